@@ -1,0 +1,44 @@
+"""Error metrics measured by evaluating an artifact on a uniform grid (SPEC §3).
+
+    x_i = numpy.linspace(lo, hi, grid_points)   (endpoints included)
+    kept = x_i outside the open interval ``exclude`` = (a, b), when given
+    max_abs_error = max_i |y(x_i) − f(x_i)|,  rms_error = sqrt(mean_i (y(x_i) − f(x_i))²)
+
+Anyone re-evaluating the JSON with these rules gets the same numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+DEFAULT_GRID_POINTS = 10001
+
+
+def metric_grid(domain, grid_points: int = DEFAULT_GRID_POINTS, exclude=None) -> np.ndarray:
+    """The evaluation grid: uniform points of ``domain`` minus the open interval ``exclude``."""
+    x = np.linspace(float(domain[0]), float(domain[1]), int(grid_points))
+    if exclude is not None:
+        a, b = exclude
+        x = x[(x <= a) | (x >= b)]
+    return x
+
+
+def measure(approx_fn, target_fn, domain, grid_points: int = DEFAULT_GRID_POINTS, exclude=None) -> dict:
+    """Metrics dict of SPEC §3 for ``approx_fn`` against ``target_fn``.
+
+    ``max_abs_error`` is ``inf`` (JSON ``null``-free: reported as a large float) when the
+    approximation overflows; NaN propagates as NaN so that it is never hidden.
+    """
+    x = metric_grid(domain, grid_points, exclude)
+    with np.errstate(all="ignore"):
+        err = np.asarray(approx_fn(x), dtype=float) - np.asarray(target_fn(x), dtype=float)
+    abs_err = np.abs(err)
+    if x.size == 0:
+        raise ValueError("the metric grid is empty: exclude covers the whole domain")
+    worst = int(np.nanargmax(abs_err)) if np.any(np.isfinite(abs_err)) else 0
+    return {
+        "max_abs_error": float(np.max(abs_err)),
+        "rms_error": float(np.sqrt(np.mean(err * err))),
+        "grid_points": int(grid_points),
+        "exclude": None if exclude is None else [float(exclude[0]), float(exclude[1])],
+        "argmax_x": float(x[worst]),
+    }

@@ -1,0 +1,183 @@
+"""The fitting problem every solver receives, and the validation of its inputs.
+
+A :class:`FitProblem` is the complete statement of what a solver optimises: target,
+domain, degree, norm, grid, weights, integer constraints. ``objective_dict`` writes it into
+the artifact so anyone can re-solve it.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InputError
+from .targets import Target, get_target
+
+MAX_DEGREE = 1000
+MAX_BITS = 52
+GRID_KINDS = ("uniform", "chebyshev")
+DEFAULT_POINTS = 1000
+
+
+def check_degree(degree) -> int:
+    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) and not (
+        isinstance(degree, float) and degree.is_integer()
+    ):
+        raise InputError(f"degree {degree!r} must be an integer from 0 to {MAX_DEGREE}")
+    degree = int(degree)
+    if not 0 <= degree <= MAX_DEGREE:
+        raise InputError(f"degree {degree} is out of range; allowed: 0 to {MAX_DEGREE}")
+    return degree
+
+
+def check_domain(domain) -> tuple[float, float]:
+    """``A`` (meaning [-A, A], A > 0 finite) or ``(lo, hi)`` with lo < hi, both finite."""
+    if isinstance(domain, (int, float, np.integer, np.floating)) and not isinstance(domain, bool):
+        a = float(domain)
+        if not math.isfinite(a) or a <= 0:
+            raise InputError(f"range {domain!r} must be a finite number > 0 (the domain is [-A, A])")
+        return (-a, a)
+    try:
+        lo, hi = (float(v) for v in domain)
+    except (TypeError, ValueError):
+        raise InputError(f"domain {domain!r} must be a number A > 0 or a pair (lo, hi)") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise InputError(f"domain ({lo}, {hi}) must be finite")
+    if not lo < hi:
+        raise InputError(f"domain lo {lo:g} must be < hi {hi:g}")
+    return (lo, hi)
+
+
+def check_bits(bits) -> int | None:
+    if bits is None:
+        return None
+    if isinstance(bits, bool) or not float(bits).is_integer() or not 1 <= int(bits) <= MAX_BITS:
+        raise InputError(f"bits {bits!r} is out of range; allowed: integers 1 to {MAX_BITS}")
+    return int(bits)
+
+
+def check_points(points, degree: int) -> int | None:
+    if points is None:
+        return None
+    if isinstance(points, bool) or not float(points).is_integer() or int(points) <= degree:
+        raise InputError(f"points {points!r} must be an integer > degree ({degree})")
+    return int(points)
+
+
+def chebyshev_nodes(domain, points: int) -> np.ndarray:
+    """Chebyshev points of the first kind mapped to ``domain``, ascending."""
+    lo, hi = domain
+    k = np.arange(points)
+    t = -np.cos((2 * k + 1) * np.pi / (2 * points))
+    return 0.5 * (hi + lo) + 0.5 * (hi - lo) * t
+
+
+@dataclass(frozen=True)
+class FitProblem:
+    """What a solver optimises.
+
+    The polynomial is in the stage variable t = input_scale·x, so the fitting interval in t
+    is ``input_scale · domain``. ``weight`` is None (uniform), a density callable w(x), or
+    ``samples`` replace the grid (sample-weighted least squares: each sample weighs 1).
+    """
+
+    target: Target
+    degree: int
+    domain: tuple[float, float]
+    norm: str = "l2"                  # "l2" or "linf"
+    grid: str = "uniform"             # "uniform", "chebyshev" or "continuous" (l2 only)
+    points: int | None = None
+    weight: Callable | None = None
+    samples: np.ndarray | None = field(default=None, repr=False)
+    basis: str = "monomial"
+    input_scale: float = 1.0
+    frac_bits: int | None = None
+    solver: str = "exact"
+    compat: str | None = None
+    exclude: tuple[float, float] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def t_domain(self) -> tuple[float, float]:
+        a, b = self.domain[0] * self.input_scale, self.domain[1] * self.input_scale
+        return (min(a, b), max(a, b))
+
+    def grid_x(self) -> np.ndarray:
+        """Discrete fitting points in x (samples if given, else the grid)."""
+        if self.samples is not None:
+            return np.asarray(self.samples, dtype=float)
+        points = self.points or DEFAULT_POINTS
+        if self.grid == "chebyshev":
+            x = chebyshev_nodes(self.domain, points)
+        else:
+            x = np.linspace(self.domain[0], self.domain[1], points)
+        if self.exclude is not None:
+            x = x[(x <= self.exclude[0]) | (x >= self.exclude[1])]
+        return x
+
+    def grid_weights(self, x) -> np.ndarray:
+        """Weight per fitting point: 1, or w(x) for a density."""
+        if self.weight is None:
+            return np.ones_like(x)
+        w = np.asarray(self.weight(x), dtype=float)
+        if w.shape != x.shape or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise InputError("weight function must return finite, non-negative values, one per point")
+        return w
+
+    def objective_dict(self, **extra) -> dict:
+        """The ``objective`` of the artifact: enough to re-solve the problem."""
+        out: dict[str, Any] = {"norm": self.norm}
+        if self.samples is not None:
+            s = np.ascontiguousarray(self.samples, dtype=float)
+            out["grid"] = {"kind": "samples", "points": int(s.size), "sha256": hashlib.sha256(s.tobytes()).hexdigest()}
+        elif self.grid == "continuous":
+            out["grid"] = {"kind": "continuous", "measure": "lebesgue on the domain"}
+        elif self.norm == "l2" or self.points is not None:
+            out["grid"] = {"kind": self.grid, "points": self.points or DEFAULT_POINTS}
+        if self.weight is None:
+            out["weight"] = "uniform"
+        else:
+            out["weight"] = {"kind": "density", "name": getattr(self.weight, "__name__", type(self.weight).__name__)}
+        if self.input_scale != 1.0:
+            out["variable"] = {"name": "t", "definition": "t = input_scale * x", "input_scale": self.input_scale}
+        if self.exclude is not None:
+            out["exclude"] = [float(self.exclude[0]), float(self.exclude[1])]
+        out.update(extra)
+        return out
+
+
+def make_problem(target, degree, domain, *, norm="l2", grid="uniform", points=None, weight=None, samples=None,
+                 basis="monomial", input_scale=1.0, bits=None, solver="exact", compat=None, exclude=None,
+                 options=None) -> FitProblem:
+    """Validate user inputs and build a :class:`FitProblem` (raises InputError, one line)."""
+    target = get_target(target)
+    degree = check_degree(degree)
+    domain = check_domain(domain)
+    frac_bits = check_bits(bits)
+    points = check_points(points, degree)
+    if norm not in ("l2", "linf"):
+        raise InputError(f"norm {norm!r} is not allowed; allowed: l2, linf")
+    if grid not in GRID_KINDS + ("continuous",):
+        raise InputError(f"grid {grid!r} is not allowed; allowed: uniform, chebyshev, continuous")
+    if basis not in ("monomial", "chebyshev"):
+        raise InputError(f"basis {basis!r} is not allowed; allowed: monomial, chebyshev")
+    if solver not in ("exact", "gekko"):
+        raise InputError(f"solver {solver!r} is not allowed; allowed: exact, gekko")
+    if compat not in (None, "pillar"):
+        raise InputError(f"compat {compat!r} is not allowed; allowed: pillar")
+    input_scale = float(input_scale)
+    if not math.isfinite(input_scale) or input_scale == 0.0:
+        raise InputError(f"input_scale {input_scale!r} must be finite and non-zero")
+    if samples is not None:
+        samples = np.asarray(samples, dtype=float).ravel()
+        if samples.size <= degree or not np.all(np.isfinite(samples)):
+            raise InputError(f"samples must be finite and more than degree ({degree}); got {samples.size}")
+    if exclude is not None:
+        exclude = (float(exclude[0]), float(exclude[1]))
+        if not exclude[0] < exclude[1]:
+            raise InputError(f"exclude {exclude} must have lo < hi")
+    return FitProblem(target, degree, domain, norm, grid, points, weight, samples, basis, input_scale,
+                      frac_bits, solver, compat, exclude, dict(options or {}))

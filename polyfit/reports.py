@@ -1,0 +1,89 @@
+"""Assemble an Approximation with its reports, and format them as text for the CLI."""
+from __future__ import annotations
+
+import time
+
+from .approximation import Approximation
+from .depth import depth_report
+from .metrics import DEFAULT_GRID_POINTS, measure
+from .precision import DEFAULT_RING_BITS, precision_report
+from .targets import get_target
+
+
+def assemble(target, domain, stages, *, objective: dict, provenance: dict, input_scale: float = 1.0,
+             combine: str = "none", exclude=None, grid_points: int = DEFAULT_GRID_POINTS,
+             ring_bits: int = DEFAULT_RING_BITS, frac_bits: int | None = None) -> Approximation:
+    """Build an :class:`Approximation` and attach metrics, depth and precision.
+
+    Every solver ends here so that all artifacts carry the same reports and provenance
+    fields (``solver``, ``backend``, ``options``, ``elapsed_s``; solvers may add more).
+    """
+    for key in ("solver", "backend", "options", "elapsed_s"):
+        provenance.setdefault(key, {} if key == "options" else None)
+    approx = Approximation(target=get_target(target), domain=tuple(domain), stages=tuple(stages),
+                           input_scale=input_scale, combine=combine, objective=objective,
+                           provenance=provenance)
+    return with_reports(approx, exclude=exclude, grid_points=grid_points, ring_bits=ring_bits, frac_bits=frac_bits)
+
+
+def with_reports(approx: Approximation, *, exclude=None, grid_points: int = DEFAULT_GRID_POINTS,
+                 ring_bits: int = DEFAULT_RING_BITS, frac_bits: int | None = None) -> Approximation:
+    """Recompute metrics, depth and precision of ``approx`` (pure: returns a new value)."""
+    metrics = measure(approx, approx.target, approx.domain, grid_points, exclude)
+    return approx.replace(metrics=metrics, depth=depth_report(approx),
+                          precision=precision_report(approx, frac_bits=frac_bits, ring_bits=ring_bits))
+
+
+class Stopwatch:
+    """``with Stopwatch() as sw: ...; sw.elapsed`` in seconds (perf_counter)."""
+
+    def __enter__(self):
+        self._start = time.perf_counter()
+        self.elapsed = 0.0
+        return self
+
+    def __exit__(self, *exc):
+        self.elapsed = time.perf_counter() - self._start
+        return False
+
+
+def format_report(approx: Approximation) -> str:
+    """Readable multi-line report: coefficients (float and integer), errors, depth, precision."""
+    lines = []
+    lo, hi = approx.domain
+    t = approx.target
+    lines.append(f"target   {t.name}" + (f"  ({t.expr})" if t.expr and t.expr != t.name else ""))
+    lines.append(f"domain   [{lo:g}, {hi:g}]" + (f"   input_scale {approx.input_scale:.17g}" if approx.input_scale != 1.0 else "")
+                 + (f"   combine {approx.combine}" if approx.combine != "none" else ""))
+    prov = approx.provenance
+    lines.append(f"solver   {prov.get('solver')} ({prov.get('backend')}), {prov.get('elapsed_s') or 0.0:.3f} s")
+    for i, stage in enumerate(approx.stages):
+        interval = f" on [{stage.interval[0]:g}, {stage.interval[1]:g}]" if stage.interval else ""
+        head = f"stage {i}  {stage.basis}, degree {stage.degree}{interval}"
+        if stage.quantized:
+            head += f", integers × 2^-{stage.quantized.frac_bits}"
+        lines.append(head)
+        var = "T" if stage.basis == "chebyshev" else "x^"
+        for k, c in enumerate(stage.coefficients):
+            integer = f"{stage.quantized.integers[k]:>14d}" if stage.quantized else ""
+            label = f"{var}{k}" if stage.basis == "chebyshev" else f"x^{k}"
+            lines.append(f"  {label:<6}{c:>+24.17g}{integer}")
+    m = approx.metrics
+    if m:
+        ex = f", excluding ({m['exclude'][0]:g}, {m['exclude'][1]:g})" if m.get("exclude") else ""
+        lines.append(f"error    max |e| {m['max_abs_error']:.6e} (at x = {m.get('argmax_x', float('nan')):g}), "
+                     f"rms {m['rms_error']:.6e} on {m['grid_points']} points{ex}")
+    d = approx.depth
+    if d:
+        b = d["backends"]
+        r = d["mpc_rounds"]
+        lines.append(f"depth    CKKS levels {d['ckks_levels']} ({d['ct_ct_multiplications']} ct×ct products); "
+                     f"Lattigo {b['lattigo']}, OpenFHE {b['openfhe']}, TenSEAL {b['tenseal']}")
+        lines.append(f"mpc      rounds: Horner {r['horner']}, power tree {r['power_tree']}, single-round {r['single_round']}")
+    p = approx.precision
+    if p:
+        lines.append(f"fixed    {p['frac_bits']} fractional bits, |x| ≤ {p['input_bound']:g}: peak {p['peak_bits']} bits "
+                     f"of a {p['ring_bits']}-bit ring — {'fits' if p['fits'] else 'OVERFLOWS'}")
+    for note in prov.get("warnings", []) or []:
+        lines.append(f"warning  {note}")
+    return "\n".join(lines)

@@ -1,0 +1,153 @@
+"""Least squares: weighted discrete L2 on a grid, and continuous L2 (exact projection).
+
+Discrete (grid x_i, weights w_i ≥ 0; samples replace the grid with w_i = 1):
+
+    min_p Σ_i w_i (p(t_i) − f(x_i))²,   t_i = s·x_i,
+
+solved with numpy.linalg.lstsq on the Chebyshev–Vandermonde matrix over the t-interval,
+whose columns are bounded by 1, so the problem stays well conditioned to degree 64 and far
+beyond; the monomial form is a conversion afterwards.
+
+Continuous (uniform measure, optional density w):
+
+    min_p ∫_lo^hi w(x) (p(s·x) − f(x))² dx.
+
+With w = 1 the solution is the Legendre projection a_k = (2k+1)/2 ∫_{-1}^{1} g(u) P_k(u) du
+(g the target on the window); with a density, the normal equations in the Legendre basis.
+The integrals use Gauss–Legendre quadrature on each piece between the target's breakpoints
+(so kinks do not slow convergence), doubling the nodes until two rules agree to 1e-11
+(relative), which is above float64's rounding floor for these sums (≈1e-13).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numpy.polynomial import chebyshev as C
+from numpy.polynomial import legendre as L
+
+from .. import basis as _basis
+from ..approximation import Stage
+from ..errors import ComputationError
+from ..problem import FitProblem
+from ..reports import Stopwatch, assemble
+
+PRECISION_LOSS_WARNING = 1e-9
+
+
+def solve(problem: FitProblem):
+    """Least-squares fit of ``problem`` (norm l2, no integer constraint)."""
+    with Stopwatch() as sw:
+        if problem.grid == "continuous" and problem.samples is None:
+            interval = problem.t_domain
+            cheb, info = continuous_chebyshev_coefficients(problem)
+        else:
+            cheb, interval, info = discrete_chebyshev_coefficients(problem)
+    stage, notes = stage_from_chebyshev(cheb, interval, problem.basis)
+    provenance = {
+        "solver": "lstsq", "backend": "numpy", "elapsed_s": sw.elapsed,
+        "options": {"grid": problem.grid, "points": problem.points, "basis": problem.basis, **problem.options},
+        **info,
+    }
+    if notes:
+        provenance["warnings"] = notes
+    return assemble(problem.target, problem.domain, [stage], objective=problem.objective_dict(),
+                    provenance=provenance, input_scale=problem.input_scale, exclude=problem.exclude)
+
+
+def stage_from_chebyshev(cheb, interval, basis: str):
+    """A stage in the requested basis; notes say when monomial coefficients lose precision."""
+    notes = []
+    if basis == "chebyshev":
+        return Stage("chebyshev", tuple(cheb), interval), notes
+    loss = _basis.monomial_precision_loss(cheb, interval)
+    if loss > PRECISION_LOSS_WARNING:
+        note = (f"monomial coefficients lose precision: converting the degree-{len(cheb) - 1} Chebyshev solution "
+                f"changes values by {loss:.1e} (relative); use basis='chebyshev' (--basis chebyshev)")
+        warnings.warn(note, stacklevel=3)
+        notes.append(note)
+    return Stage("monomial", tuple(_basis.chebyshev_to_monomial(cheb, interval))), notes
+
+
+def discrete_chebyshev_coefficients(problem: FitProblem):
+    """Chebyshev coefficients (over the t-interval) of the weighted discrete L2 fit."""
+    x = problem.grid_x()
+    t = x * problem.input_scale
+    lo, hi = problem.t_domain
+    interval = (min(lo, float(t.min())), max(hi, float(t.max())))
+    y = problem.target(x)
+    w = problem.grid_weights(x)
+    if not np.all(np.isfinite(y)):
+        raise ComputationError(f"target {problem.target.name!r} is not finite on the grid of {problem.domain}")
+    root_w = np.sqrt(w)
+    vander = C.chebvander(_basis.to_window(t, interval), problem.degree) * root_w[:, None]
+    coef, _, rank, sv = np.linalg.lstsq(vander, y * root_w, rcond=None)
+    if rank < problem.degree + 1:
+        raise ComputationError(f"least squares is rank deficient (rank {rank} < {problem.degree + 1}): "
+                               "too few distinct points with non-zero weight")
+    residual = vander @ coef - y * root_w
+    return coef, interval, {"condition_number": float(sv[0] / sv[-1]), "objective_value": float(residual @ residual)}
+
+
+def _pieces(problem: FitProblem):
+    """Sub-intervals of the window [-1, 1] between the target's breakpoints."""
+    lo, hi = problem.domain
+    cuts = [-1.0]
+    for b in sorted(problem.target.breakpoints):
+        if lo < b < hi:
+            cuts.append(float(_basis.to_window(b, (lo, hi))))
+    cuts.append(1.0)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def _quadrature(problem: FitProblem, nodes: int):
+    """Gauss–Legendre nodes u and weights on the window, composite over the pieces."""
+    base_u, base_w = L.leggauss(nodes)
+    us, ws = [], []
+    for a, b in _pieces(problem):
+        us.append(0.5 * (b - a) * base_u + 0.5 * (a + b))
+        ws.append(0.5 * (b - a) * base_w)
+    return np.concatenate(us), np.concatenate(ws)
+
+
+def _legendre_projection(problem: FitProblem, nodes: int):
+    lo, hi = problem.domain
+    u, qw = _quadrature(problem, nodes)
+    x = 0.5 * (hi + lo) + 0.5 * (hi - lo) * u
+    g = problem.target(x)
+    if not np.all(np.isfinite(g)):
+        raise ComputationError(f"target {problem.target.name!r} is not finite on the domain {problem.domain}")
+    vander = L.legvander(u, problem.degree)  # P_k(u) in columns
+    if problem.weight is None:
+        norms = 2.0 / (2.0 * np.arange(problem.degree + 1) + 1.0)
+        return (vander.T @ (qw * g)) / norms
+    w = problem.grid_weights(x) * qw
+    gram = vander.T @ (w[:, None] * vander)
+    return np.linalg.solve(gram, vander.T @ (w * g))
+
+
+def continuous_chebyshev_coefficients(problem: FitProblem):
+    """Chebyshev coefficients (over the t-interval) of the continuous L2 projection.
+
+    The window variable u of x over the domain equals the window variable of t over the
+    t-interval when s > 0 and its negative when s < 0, so the Legendre series in u converts
+    directly (with P_k(−u) = (−1)^k P_k(u)).
+    """
+    nodes = max(64, 2 * problem.degree + 2)
+    previous = _legendre_projection(problem, nodes)
+    for _ in range(8):
+        nodes *= 2
+        current = _legendre_projection(problem, nodes)
+        change = np.max(np.abs(current - previous)) / max(1.0, np.max(np.abs(current)))
+        previous = current
+        if change < 1e-11:
+            break
+    else:
+        raise ComputationError(f"continuous L2 quadrature did not converge for {problem.target.name!r} "
+                               f"(last change {change:.1e} at {nodes} nodes per piece)")
+    leg = previous
+    if problem.input_scale < 0:
+        leg = leg * (-1.0) ** np.arange(len(leg))
+    cheb = np.polynomial.Legendre(leg).convert(kind=np.polynomial.Chebyshev).coef
+    cheb = np.concatenate([cheb, np.zeros(len(leg) - len(cheb))])
+    return cheb, {"quadrature_nodes_per_piece": nodes, "pieces": len(_pieces(problem))}
