@@ -134,7 +134,10 @@ def parse_expr(text: str) -> Target:
             out = np.asarray(_f(values), dtype=float)
         return np.broadcast_to(out, values.shape).copy()
 
-    probe = vectorised(np.linspace(-1.0, 1.0, 5))
+    try:
+        probe = vectorised(np.linspace(-1.0, 1.0, 5))
+    except Exception as exc:  # lambdify can produce code numpy cannot run (e.g. Lambda)
+        raise InputError(f"expression {text!r} cannot be evaluated numerically ({type(exc).__name__})") from None
     if probe.shape != (5,):
         raise InputError(f"expression {text!r} does not evaluate to one number per x")
     return Target("expr", str(expr), vectorised, _sympy_breakpoints(expr, x))

@@ -1,0 +1,33 @@
+"""``polyfit taylor``: Taylor polynomial about a center (SymPy series)."""
+from __future__ import annotations
+
+from .common import add_output_args, check_output_paths, domain_label, emit, finite_float, positive_int
+from .fit_cmd import add_target_args
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("taylor", help="Taylor polynomial about a center (symmetric at kinks)",
+                       description="Taylor polynomial of a function about a center. At a kink (ReLU at 0) "
+                                   "the one-sided series are averaged: ReLU gives 0.5·x.")
+    add_target_args(p)
+    p.add_argument("--degree", type=positive_int, required=True, metavar="D", help="degree (0..1000)")
+    p.add_argument("--center", type=finite_float, default=0.0, metavar="C", help="expansion point (default 0)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--range", type=finite_float, metavar="A", help="measure errors on [-A, A]")
+    where.add_argument("--domain", type=finite_float, nargs=2, metavar=("LO", "HI"),
+                       help="measure errors on [LO, HI] (default [C-1, C+1])")
+    add_output_args(p)
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..solvers.taylor import taylor
+    from .fit_cmd import resolve_target
+
+    check_output_paths(args)
+    target = resolve_target(args)
+    domain = tuple(args.domain) if args.domain is not None else args.range
+    approx = taylor(target, args.degree, center=args.center, domain=domain)
+    where = f"-r{domain_label(domain)}" if domain is not None else ""
+    emit(approx, args, f"{target.name}-taylor-d{args.degree}-c{args.center:g}{where}.json")
+    return 0

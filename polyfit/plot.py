@@ -1,0 +1,81 @@
+"""Plots of an approximation (matplotlib, imported only here, Agg backend for files)."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+
+def plot_approximation(approx, points: int = 2001, figure=None):
+    """Figure with (top) target, approximation and — for quantized stages — the unquantized
+    reference when the provenance carries one; (bottom) |error| on a log scale.
+
+    Returns the matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    lo, hi = approx.domain
+    x = np.linspace(lo, hi, points)
+    y = approx(x)
+    fig = figure or plt.figure(figsize=(7.5, 6.0))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
+    try:
+        f = approx.target(x)
+    except Exception:  # an artifact of a Python callable has no target to evaluate
+        f = None
+    if f is not None:
+        top.plot(x, f, color="black", lw=1.5, label=f"target {approx.target.name}")
+    label = f"approximation (degrees {approx.degrees})"
+    if any(s.quantized for s in approx.stages):
+        label = f"quantized, 2^-{approx.stages[0].quantized.frac_bits} (degrees {approx.degrees})"
+    top.plot(x, y, color="tab:blue", lw=1.2, label=label)
+    if f is not None and len(approx.stages) == 1 and approx.stages[0].quantized is not None:
+        reference = float_reference(approx)
+        top.plot(x, reference(x), color="tab:orange", lw=1.0, ls="--", label="float L2 fit (same degree, unquantized)")
+    exclude = (approx.metrics or {}).get("exclude")
+    if exclude:
+        for ax in (top, bottom):
+            ax.axvspan(exclude[0], exclude[1], color="grey", alpha=0.15, lw=0)
+    top.set_ylabel("y")
+    top.legend(loc="best", fontsize=8)
+    top.grid(alpha=0.3)
+    top.set_title(repr(approx) if len(repr(approx)) < 90 else f"{approx.target.name}, degrees {approx.degrees}", fontsize=8)
+    if f is not None:
+        err = np.abs(y - f)
+        err[err == 0] = np.nan  # log scale: exact points are gaps, not -inf
+        bottom.semilogy(x, err, color="tab:red", lw=1.0)
+        bottom.set_ylabel("|error|")
+    bottom.set_xlabel("x")
+    bottom.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+def float_reference(approx):
+    """The unquantized least-squares fit of the same target, degree, domain and input_scale,
+    drawn next to a quantized stage to show what quantization-aware fitting changed."""
+    from .fitting import fit
+
+    return fit(approx.target, approx.stages[0].degree, approx.domain, input_scale=approx.input_scale)
+
+
+def save_plot(approx, path) -> str:
+    """Render :func:`plot_approximation` to a PNG, atomically (temp file + rename)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig = plot_approximation(approx)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".plot.", suffix=".png", dir=folder)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return str(path)
