@@ -1,0 +1,27 @@
+import json
+import subprocess
+import sys
+
+HEAVY = ("torch", "sympy", "scipy.optimize", "matplotlib", "botorch", "tenseal", "gekko")
+
+
+def test_headline_fit_imports_no_heavy_package():
+    code = (
+        "import sys, io, contextlib\n"
+        "from polyfit.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    rc = main(['fit', '--degree', '4', '--range', '5', '--bits', '10', '--json'])\n"
+        "print(rc)\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rc, loaded = proc.stdout.strip().splitlines()[-2:]
+    assert rc == "0"
+    assert json.loads(loaded.replace("'", '"')) == []
+
+
+def test_import_polyfit_is_light():
+    proc = subprocess.run([sys.executable, "-c", f"import sys, polyfit; print([m for m in {HEAVY!r} + ('scipy',) if m in sys.modules])"],
+                          capture_output=True, text=True)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
