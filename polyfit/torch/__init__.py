@@ -1,0 +1,67 @@
+"""polyfit.torch: polynomial activations in PyTorch, model surgery, profiling and export.
+
+Needs the ``torch`` extra (``pip install 'polyfit-ppml[torch]'``); the core never imports it.
+
+>>> import polyfit as pf, polyfit.torch as pft
+>>> # model, report = pft.replace_activations(model, lambda site: pft.PolyActivation(approx))
+"""
+from __future__ import annotations
+
+try:
+    import torch as _torch  # noqa: F401
+except ImportError:  # pragma: no cover - exercised only without the extra
+    from ..errors import MissingExtraError
+
+    raise MissingExtraError("polyfit.torch", "torch", "torch") from None
+
+from .activations import PolyActivation, PolyFunction
+from .blend import Blended, LinearRamp
+from .quadratic import TrainableQuadratic
+from .surgery import (ACTIVATION_TYPES, CallSiteDispatch, Replacement, ReplacementReport, Site, SiteList,
+                      find_sites, replace_activations)
+
+_LAZY = {
+    "ApproxMinMaxNorm": ".norm",
+    "SignMaxPool2d": ".pooling",
+    "swap_max_pooling": ".pooling",
+    "profile_sites": ".profiling",
+    "SiteProfile": ".profiling",
+    "finalize": ".export",
+    "export_onnx": ".export",
+    "onnx_op_types": ".export",
+    "save_bundle": ".export",
+    "fold_batchnorm": ".export",
+}
+
+__all__ = ["ACTIVATION_TYPES", "Blended", "CallSiteDispatch", "LinearRamp", "PolyActivation", "PolyFunction",
+           "Replacement", "ReplacementReport", "Site", "SiteList", "TrainableQuadratic", "find_sites",
+           "replace_activations", *_LAZY]
+
+
+def _recipes_names() -> dict[str, str]:
+    """Public names of polyfit.torch.recipes (the training recipes), when that package exists."""
+    import importlib
+
+    try:
+        recipes = importlib.import_module(f"{__name__}.recipes")
+    except ImportError:
+        return {}
+    names = getattr(recipes, "__all__", None) or [n for n in dir(recipes) if not n.startswith("_")]
+    return {n: f"{__name__}.recipes" for n in names}
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name == "recipes":
+        return importlib.import_module(f"{__name__}.recipes")
+    module = _recipes_names().get(name)
+    if module is not None:
+        return getattr(importlib.import_module(module), name)
+    raise AttributeError(f"module 'polyfit.torch' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__) | set(_recipes_names()))

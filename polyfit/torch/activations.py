@@ -1,0 +1,410 @@
+"""PolyActivation: any polyfit Approximation evaluated in torch, with a frugal backward.
+
+The module computes (SPEC §2)
+
+    y(x) = combine(x̃, s_k(… s_1(input_scale · x̃)))      x̃ = clamp(x, lo, hi) in training when clipping, else x
+
+with each stage a monomial series Σ c_k t^k (Horner) or a Chebyshev series Σ c_k T_k(w(t)),
+w(t) = (2t − hi − lo)/(hi − lo) over the stage's interval (Clenshaw). Coefficients are
+buffers (fixed) or parameters (``trainable=True``), of shape ``[d+1]`` per layer or
+``[C, d+1]`` per channel (``channel_dim``), kept in float64 as master copies and cast to
+the input's dtype for the math (float32 under autocast).
+
+Memory: :class:`PolyFunction` is a custom ``torch.autograd.Function`` that saves only its
+input (plus the tiny coefficient tensors), like ReLU saves one tensor; its backward
+recomputes p'(x) by Horner (one monomial stage) or re-runs the forward under autograd
+(Chebyshev stages, composites, combines).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..errors import InputError
+
+COMBINES = ("none", "relu", "abs", "step")
+
+
+# -- pure tensor evaluation ---------------------------------------------------------------
+
+def channel_views(coefficients: torch.Tensor, x: torch.Tensor, channel_dim: int | None) -> list[torch.Tensor]:
+    """The coefficients c_0..c_d as tensors that broadcast against ``x``.
+
+    ``coefficients`` is ``[d+1]`` (0-dim views) or ``[C, d+1]`` (views of shape
+    ``[1, …, C, …, 1]`` with C at ``channel_dim``).
+    """
+    if coefficients.dim() == 1:
+        return list(coefficients.unbind(0))
+    shape = [1] * x.dim()
+    shape[channel_dim] = coefficients.shape[0]
+    return [c.reshape(shape) for c in coefficients.unbind(1)]
+
+
+def horner(t: torch.Tensor, coefficients: list[torch.Tensor]) -> torch.Tensor:
+    """Σ c_k t^k by Horner's rule, out of place (autograd-friendly)."""
+    y = coefficients[-1] * torch.ones_like(t) if len(coefficients) == 1 else coefficients[-1] * t + coefficients[-2]
+    for c in reversed(coefficients[:-2]):
+        y = y * t + c
+    return y
+
+
+def horner_inplace(t: torch.Tensor, coefficients: list[torch.Tensor]) -> torch.Tensor:
+    """Σ c_k t^k by Horner's rule with one new tensor, updated in place (no autograd)."""
+    d = len(coefficients) - 1
+    if d == 0:
+        return torch.zeros_like(t).add_(coefficients[0])
+    y = torch.mul(t, coefficients[d])
+    y.add_(coefficients[d - 1])
+    for k in range(d - 2, -1, -1):
+        y.mul_(t).add_(coefficients[k])
+    return y
+
+
+def clenshaw(t: torch.Tensor, coefficients: list[torch.Tensor], interval: tuple[float, float]) -> torch.Tensor:
+    """Σ c_k T_k(w) with w = (2t − hi − lo)/(hi − lo), by Clenshaw's recurrence.
+
+    b_k = c_k + 2w·b_{k+1} − b_{k+2};  result = c_0 + w·b_1 − b_2.
+    """
+    lo, hi = interval
+    w = t * (2.0 / (hi - lo)) - (hi + lo) / (hi - lo)
+    if len(coefficients) == 1:
+        return coefficients[0] * torch.ones_like(w)
+    two_w = 2.0 * w
+    b1 = torch.zeros_like(w)
+    b2 = torch.zeros_like(w)
+    for c in reversed(coefficients[1:]):
+        b1, b2 = c + two_w * b1 - b2, b1
+    return coefficients[0] + w * b1 - b2
+
+
+def apply_combine(combine: str, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """combine(x, s): none → s, relu → (x + x·s)/2, abs → x·s, step → (1 + s)/2."""
+    if combine == "none":
+        return s
+    if combine == "relu":
+        return 0.5 * (x + x * s)
+    if combine == "abs":
+        return x * s
+    if combine == "step":
+        return 0.5 * (1.0 + s)
+    raise InputError(f"unknown combine {combine!r}; allowed: {', '.join(COMBINES)}")
+
+
+def evaluate(x: torch.Tensor, spec: "EvalSpec", coefficients: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """y(x) for the approximation described by ``spec`` (out of place, differentiable)."""
+    if spec.clip is not None:
+        x = x.clamp(spec.clip[0], spec.clip[1])
+    s = x * spec.input_scale if spec.input_scale != 1.0 else x
+    for (basis, interval), coef in zip(spec.stages, coefficients):
+        views = channel_views(coef, x, spec.channel_dim)
+        s = horner(s, views) if basis == "monomial" else clenshaw(s, views, interval)
+    return apply_combine(spec.combine, x, s)
+
+
+class EvalSpec:
+    """Static description of an evaluation: stage bases, input scale, combine, clip range."""
+
+    __slots__ = ("stages", "input_scale", "combine", "clip", "channel_dim")
+
+    def __init__(self, stages, input_scale, combine, clip, channel_dim):
+        self.stages = tuple(stages)  # ((basis, interval or None), ...)
+        self.input_scale = float(input_scale)
+        self.combine = combine
+        self.clip = clip
+        self.channel_dim = channel_dim
+
+    @property
+    def is_single_monomial(self) -> bool:
+        return len(self.stages) == 1 and self.stages[0][0] == "monomial" and self.combine == "none"
+
+
+def _reduce_to(grad: torch.Tensor, x: torch.Tensor, channel_dim: int | None) -> torch.Tensor:
+    """Sum a per-element tensor to a scalar (per layer) or to ``[C]`` (per channel)."""
+    if channel_dim is None:
+        return grad.sum()
+    dims = [d for d in range(x.dim()) if d != channel_dim]
+    return grad.sum(dim=dims) if dims else grad
+
+
+class PolyFunction(torch.autograd.Function):
+    """y = evaluate(x); saves only x; backward recomputes what it needs from x.
+
+    One monomial stage with combine ``none`` (the common case) has a hand-written backward:
+    ∂y/∂x = s·p'(s·x̃)·[lo ≤ x ≤ hi] and ∂y/∂c_k = Σ g·t^k. Everything else re-runs the
+    forward under autograd from the saved input (activation checkpointing of one op).
+    """
+
+    @staticmethod
+    def forward(ctx, x, spec, *coefficients):
+        ctx.spec = spec
+        ctx.save_for_backward(x, *coefficients)
+        if spec.is_single_monomial:
+            t = x.clamp(spec.clip[0], spec.clip[1]) if spec.clip is not None else x
+            if spec.input_scale != 1.0:
+                t = t * spec.input_scale
+            return horner_inplace(t, channel_views(coefficients[0], x, spec.channel_dim))
+        return evaluate(x, spec, coefficients)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, *coefficients = ctx.saved_tensors
+        spec = ctx.spec
+        need_x = ctx.needs_input_grad[0]
+        need_c = ctx.needs_input_grad[2:]
+        if spec.is_single_monomial:
+            gx, gc = _monomial_backward(x, spec, coefficients[0], grad_out, need_x, need_c[0])
+            return gx, None, gc
+        with torch.enable_grad():
+            xd = x.detach().requires_grad_(need_x)
+            cd = [c.detach().requires_grad_(n) for c, n in zip(coefficients, need_c)]
+            y = evaluate(xd, spec, tuple(cd))
+            wanted = ([xd] if need_x else []) + [c for c, n in zip(cd, need_c) if n]
+            grads = list(torch.autograd.grad(y, wanted, grad_out)) if wanted else []
+        gx = grads.pop(0) if need_x else None
+        gc = [grads.pop(0) if n else None for n in need_c]
+        return (gx, None, *gc)
+
+
+def _monomial_backward(x, spec, coefficients, grad_out, need_x, need_c):
+    """Gradients of y = Σ c_k t^k, t = s·clamp(x): Horner for p', running powers for c."""
+    scale = spec.input_scale
+    t = x.clamp(spec.clip[0], spec.clip[1]) if spec.clip is not None else x
+    if scale != 1.0:
+        t = t * scale
+    views = channel_views(coefficients, x, spec.channel_dim)
+    d = len(views) - 1
+    gx = gc = None
+    if need_x:
+        if d == 0:
+            gx = torch.zeros_like(x)
+        else:
+            derivative = [views[k] * (k * scale) for k in range(1, d + 1)]
+            gx = horner_inplace(t, derivative).mul_(grad_out)
+            if spec.clip is not None:
+                gx.masked_fill_((x < spec.clip[0]) | (x > spec.clip[1]), 0.0)
+    if need_c:
+        power = grad_out.clone()
+        sums = []
+        for k in range(d + 1):
+            sums.append(_reduce_to(power, x, spec.channel_dim))
+            if k < d:
+                power.mul_(t)
+        gc = torch.stack(sums, dim=-1).to(coefficients.dtype)
+    return gx, gc
+
+
+# -- the module -----------------------------------------------------------------------------
+
+class PolyActivation(nn.Module):
+    """Evaluate a polyfit :class:`~polyfit.Approximation` as a torch activation.
+
+    Args:
+        approximation: any Approximation (one stage or a composite, monomial or Chebyshev
+            stages, any ``input_scale`` and ``combine``).
+        trainable: coefficients are ``nn.Parameter`` s (else buffers).
+        channel_dim: evaluate one polynomial per channel along this input dimension
+            (coefficients of shape ``[C, d+1]``); ``None`` for one per layer.
+        num_channels: C, required with ``channel_dim``.
+        clip: ``False``; ``True`` to clamp inputs to the approximation's domain in training
+            only; or ``(lo, hi)`` inside the domain.
+        name: the site name used in error messages (surgery sets it).
+
+    State: buffers/parameters ``coefficients_0 … coefficients_{k-1}`` (float64 master copies).
+
+    >>> import polyfit as pf
+    >>> act = PolyActivation(pf.fit("relu", degree=2, domain=1))
+    >>> act(torch.tensor([0.0, 1.0])).shape
+    torch.Size([2])
+    """
+
+    def __init__(self, approximation, trainable: bool = False, channel_dim: int | None = None,
+                 num_channels: int | None = None, clip=False, name: str | None = None):
+        super().__init__()
+        from ..approximation import Approximation
+
+        if not isinstance(approximation, Approximation):
+            raise InputError(f"PolyActivation needs a polyfit Approximation, got {type(approximation).__name__}")
+        if (channel_dim is None) != (num_channels is None):
+            raise InputError("give channel_dim and num_channels together (per-channel), or neither (per-layer)")
+        if num_channels is not None and (int(num_channels) != num_channels or num_channels < 1):
+            raise InputError(f"num_channels must be a positive integer, got {num_channels!r}")
+        self.approximation = approximation
+        self.trainable = bool(trainable)
+        self.channel_dim = None if channel_dim is None else int(channel_dim)
+        self.num_channels = None if num_channels is None else int(num_channels)
+        self.site_name = name
+        self.clip_range = _clip_range(approximation, clip, name)
+        self.num_stages = len(approximation.stages)
+        for i, stage in enumerate(approximation.stages):
+            coef = torch.tensor(stage.coefficients, dtype=torch.float64)
+            if self.num_channels is not None:
+                coef = coef.repeat(self.num_channels, 1)
+            if self.trainable:
+                self.register_parameter(f"coefficients_{i}", nn.Parameter(coef))
+            else:
+                self.register_buffer(f"coefficients_{i}", coef)
+
+    # -- coefficients ------------------------------------------------------------------
+    def stage_coefficients(self) -> list[torch.Tensor]:
+        """The coefficient tensors, one per stage (``[d+1]`` or ``[C, d+1]``)."""
+        return [getattr(self, f"coefficients_{i}") for i in range(self.num_stages)]
+
+    @property
+    def coefficients(self) -> torch.Tensor:
+        """The coefficient tensor of a one-stage approximation."""
+        if self.num_stages != 1:
+            raise InputError(f"{self._label()}: coefficients is defined for one stage; use stage_coefficients()")
+        return self.coefficients_0
+
+    def _label(self) -> str:
+        return f"site {self.site_name!r}" if self.site_name else "PolyActivation"
+
+    def check_finite(self) -> None:
+        """Raise InputError naming the site if any coefficient is NaN or infinite."""
+        for i, c in enumerate(self.stage_coefficients()):
+            if not bool(torch.isfinite(c).all()):
+                raise InputError(f"{self._label()}: stage {i} has non-finite coefficients "
+                                 f"({c.detach().cpu().flatten().tolist()[:8]}...); lower the learning rate or clip inputs")
+
+    def spec(self, training_clip: bool | None = None) -> EvalSpec:
+        """The static :class:`EvalSpec`; clipping only applies in training mode."""
+        clip_now = self.training if training_clip is None else training_clip
+        return EvalSpec(((s.basis, s.interval) for s in self.approximation.stages), self.approximation.input_scale,
+                        self.approximation.combine, self.clip_range if (clip_now and self.clip_range) else None,
+                        self.channel_dim)
+
+    # -- forward -----------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(x.device.type, enabled=False):
+                return self._forward(x.float())
+        return self._forward(x)
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not torch.is_floating_point(x):
+            x = x.to(torch.get_default_dtype())
+        channel_dim = self.channel_dim
+        if channel_dim is not None:
+            if not -x.dim() <= channel_dim < x.dim():
+                raise InputError(f"{self._label()}: channel_dim {self.channel_dim} is out of range for an input of shape {tuple(x.shape)}")
+            channel_dim %= x.dim()
+            if x.shape[channel_dim] != self.num_channels:
+                raise InputError(f"{self._label()}: input has {x.shape[channel_dim]} channels along dim {self.channel_dim}, "
+                                 f"the activation was built for num_channels={self.num_channels}")
+        if self.trainable and self.training:
+            self.check_finite()
+        spec = self.spec()
+        spec.channel_dim = channel_dim
+        coefficients = tuple(c.to(dtype=x.dtype) for c in self.stage_coefficients())
+        needs_grad = torch.is_grad_enabled() and (x.requires_grad or any(c.requires_grad for c in coefficients))
+        if needs_grad and not _tracing():
+            return PolyFunction.apply(x, spec, *coefficients)
+        if spec.is_single_monomial and not _tracing():
+            with torch.no_grad():
+                return PolyFunction.forward(_NoCtx(), x, spec, *coefficients)
+        return evaluate(x, spec, coefficients)
+
+    def extra_repr(self) -> str:
+        a = self.approximation
+        parts = [f"target={a.target.name}", f"degrees={a.degrees}", f"domain=[{a.domain[0]:g}, {a.domain[1]:g}]"]
+        if a.combine != "none":
+            parts.append(f"combine={a.combine}")
+        if self.channel_dim is not None:
+            parts.append(f"channel_dim={self.channel_dim}, num_channels={self.num_channels}")
+        if self.trainable:
+            parts.append("trainable=True")
+        if self.clip_range:
+            parts.append(f"clip=[{self.clip_range[0]:g}, {self.clip_range[1]:g}]")
+        if self.site_name:
+            parts.append(f"site={self.site_name!r}")
+        return ", ".join(parts)
+
+    # -- back to polyfit -------------------------------------------------------------------
+    def to_approximation(self, channel: int | None = None):
+        """An Approximation with the current coefficients (reports recomputed).
+
+        Per-channel modules need ``channel`` (or use :meth:`to_approximations`). Quantized
+        stages keep their integers only while the coefficients still equal them exactly.
+        """
+        from ..reports import with_reports
+        from ..approximation import Stage
+
+        self.check_finite()
+        if self.channel_dim is not None and channel is None:
+            raise InputError(f"{self._label()}: per-channel activation; pass channel=0..{self.num_channels - 1} or use to_approximations()")
+        if channel is not None and (self.channel_dim is None or not 0 <= channel < self.num_channels):
+            raise InputError(f"{self._label()}: channel {channel!r} out of range for num_channels={self.num_channels}")
+        stages = []
+        for stage, coef in zip(self.approximation.stages, self.stage_coefficients()):
+            row = coef.detach().to("cpu", torch.float64)
+            values = tuple(float(v) for v in (row[channel] if channel is not None else row))
+            quantized = stage.quantized if values == tuple(stage.coefficients) else None
+            stages.append(Stage(stage.basis, values, stage.interval, quantized))
+        if tuple(stages) == tuple(self.approximation.stages):
+            return self.approximation
+        provenance = dict(self.approximation.provenance)
+        provenance["warnings"] = list(provenance.get("warnings") or []) + [
+            "coefficients changed by training in polyfit.torch; objective describes the initial fit"]
+        provenance["trained_from"] = self.approximation.provenance.get("solver")
+        provenance["solver"] = "torch-trained"
+        exclude = (self.approximation.metrics or {}).get("exclude")
+        return with_reports(self.approximation.replace(stages=tuple(stages), provenance=provenance),
+                            exclude=tuple(exclude) if exclude else None)
+
+    def to_approximations(self) -> list:
+        """One Approximation per channel (per-channel modules) or a one-element list."""
+        if self.channel_dim is None:
+            return [self.to_approximation()]
+        return [self.to_approximation(c) for c in range(self.num_channels)]
+
+    def load_approximation(self, approximation) -> None:
+        """Copy another Approximation's coefficients in (same stage structure)."""
+        shapes = [(s.basis, s.degree, s.interval) for s in self.approximation.stages]
+        if [(s.basis, s.degree, s.interval) for s in approximation.stages] != shapes:
+            raise InputError(f"{self._label()}: approximation stages {[(s.basis, s.degree) for s in approximation.stages]} "
+                             f"do not match {[(b, d) for b, d, _ in shapes]}")
+        with torch.no_grad():
+            for stage, coef in zip(approximation.stages, self.stage_coefficients()):
+                coef.copy_(torch.tensor(stage.coefficients, dtype=coef.dtype).expand_as(coef))
+        self.approximation = approximation
+
+
+class _NoCtx:
+    """Stand-in ctx for calling PolyFunction.forward without autograd."""
+
+    def save_for_backward(self, *tensors):
+        pass
+
+
+def _tracing() -> bool:
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or _fx_tracing()
+
+
+def _fx_tracing() -> bool:
+    try:
+        from torch.fx._symbolic_trace import is_fx_tracing_symbolic_tracing
+
+        return is_fx_tracing_symbolic_tracing()
+    except ImportError:  # pragma: no cover - older torch
+        return False
+
+
+def _clip_range(approximation, clip, name) -> tuple[float, float] | None:
+    """Resolve ``clip``: False → None, True → the domain, (lo, hi) → checked inside the domain."""
+    if clip is False or clip is None:
+        return None
+    lo, hi = approximation.domain
+    if clip is True:
+        return (lo, hi)
+    try:
+        c_lo, c_hi = (float(v) for v in clip)
+    except (TypeError, ValueError):
+        raise InputError(f"clip must be False, True or (lo, hi), got {clip!r}") from None
+    label = f"site {name!r}: " if name else ""
+    if not (math.isfinite(c_lo) and math.isfinite(c_hi) and c_lo < c_hi):
+        raise InputError(f"{label}clip range {clip!r} must be finite with lo < hi")
+    if c_lo < lo or c_hi > hi:
+        raise InputError(f"{label}the approximation's domain [{lo:g}, {hi:g}] does not cover the clip range [{c_lo:g}, {c_hi:g}]")
+    return (c_lo, c_hi)
