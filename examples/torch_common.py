@@ -124,6 +124,15 @@ def sites_of(model: nn.Module) -> dict[str, nn.Module]:
     return {name: getattr(model, name) for name in SITE_NAMES}
 
 
+def make_optimizer(parameters, name: str, lr: float):
+    """``adam`` (torch.optim.Adam) or ``sgd`` (momentum 0.9, as PILLAR trains)."""
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr)
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=0.9)
+    raise SystemExit(f"--optimizer {name!r} is not allowed; allowed: adam, sgd")
+
+
 def seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
     np.random.seed(seed)
@@ -277,3 +286,40 @@ class Timer:
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
         return False
+
+
+# -- polynomial models --------------------------------------------------------------------
+def pillar_approximation(degree: int = 4, bound: float = 5.0, bits: int | None = 10):
+    """The artifact of ``polyfit fit --degree 4 --range 5 --bits 10`` (PILLAR's activation).
+
+    Falls back to the unquantized least-squares fit, with a printed note, if this polyfit has
+    no quantized solver.
+    """
+    import polyfit as pf
+
+    if bits is None:
+        return pf.fit("relu", degree=degree, domain=bound)
+    try:
+        return pf.fit("relu", degree=degree, domain=bound, bits=bits)
+    except ImportError:
+        print(f"note: quantized solver not available; using the float least-squares fit (degree {degree}, range {bound:g})")
+        return pf.fit("relu", degree=degree, domain=bound)
+
+
+def swap_sites(model: nn.Module, factory, names=SITE_NAMES) -> dict[str, nn.Module]:
+    """Replace activation sites ``names`` of the CNN in place with ``factory(name, old)``,
+    through polyfit.torch's surgery (find_sites dry run + replace_activations); returns the
+    CNN's sites in execution order."""
+    from polyfit.torch import find_sites, replace_activations
+
+    device = next(model.parameters()).device
+    sites = [s for s in find_sites(model, torch.zeros(2, 1, 8, 8, device=device)) if s.name in names]
+    replace_activations(model, lambda site: factory(site.name, site.module), sites=sites, inplace=True)
+    return sites_of(model)
+
+
+def penalty_loss(penalty):
+    """``loss_fn`` for train_epoch: cross entropy + the PILLAR penalty of this forward."""
+    def loss_fn(model, xb, yb):
+        return F.cross_entropy(model(xb), yb) + penalty.penalty().to(xb.device)
+    return loss_fn
