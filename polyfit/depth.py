@@ -1,27 +1,39 @@
 """Depth reports (SPEC §4): CKKS levels, per-backend levels and MPC rounds.
 
 - ``ckks_levels`` and ``ct_ct_multiplications`` are counted on the project's own evaluation
-  plan (:mod:`polyfit.plan`), the same plan ``polyfit verify`` executes.
-- ``backends`` are what other libraries consume for the same stages (see docs/reports.md):
-  Lattigo's BSGS evaluator ⌈log2(d+1)⌉ per stage; OpenFHE's EvalChebyshevSeries depth table;
-  TenSEAL's ``polyval`` ⌈log2(d)⌉ + 1 (it multiplies every coefficient into its power after
-  the power is built). Composite stages add; relu/abs combines add one.
+  plan (:mod:`polyfit.plan`), the same plan ``polyfit verify --backend ckks`` executes.
+- ``backends``: what other libraries consume for the same stages (derivations and sources in
+  docs/reports.md). Stages add; ``combine`` relu/abs adds one product by x.
+
+  * Lattigo (``polynomial.Evaluator``, BSGS with power-of-two giant steps): ⌈log2(d+1)⌉ =
+    ``bits.Len64(d)`` levels for a monomial stage (its simulator's ``PolynomialDepth`` is
+    ``bits.Len64(d) − 1`` for the giant steps, plus one level for the baby-step scalars).
+  * OpenFHE ``EvalChebyshevFunction``/``EvalChebyshevSeries`` on the stage's input interval:
+    the FUNCTION_EVALUATION.md table (degree 3–5 → 4, 6–13 → 5, 14–27 → 6, 28–59 → 7, …,
+    1008–2031 → 12), one less when the interval is [−1, 1] (no affine change of variable);
+    degrees 1 and 2 use the linear method: ⌈log2 d⌉ + 1 (+1 off [−1, 1]).
+  * TenSEAL ``CKKSVector.polyval``: ⌈log2(d+1)⌉, measured with TenSEAL 0.3.18 by finding the
+    shortest coefficient chain on which ``polyval`` succeeds (bench/bench_verify.py).
 - ``mpc_rounds`` with Beaver multiplication and public coefficients (products by a public
-  constant are local): Horner d − 1 rounds per stage of degree d ≥ 1, a power tree ⌈log2 d⌉,
-  single-round exponentiation (ESPN/HoneyBadger) 1 per stage of degree ≥ 2; relu/abs combines
-  add one round.
+  constant are local): Horner d − 1 rounds per stage of degree d ≥ 1 (one secret product per
+  step after the first), a power tree ⌈log2 d⌉ (round r doubles the available powers),
+  single-round exponentiation (ESPN/HoneyBadger: open x − r once, expand binomially) 1 per
+  stage of degree ≥ 2; relu/abs combines add one round.
 """
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .plan import approximation_plan
 
-# OpenFHE EvalChebyshevSeries (Paterson–Stockmeyer): multiplicative depth by degree bracket,
-# from OpenFHE's FUNCTION_EVALUATION.md table.
-_OPENFHE_CHEBYSHEV_TABLE = (
-    (5, 3), (13, 4), (27, 5), (59, 6), (119, 7), (247, 8), (495, 9), (1007, 10), (2031, 11),
+# OpenFHE FUNCTION_EVALUATION.md: (highest degree of the bracket, multiplicative depth) for an
+# interval other than [-1, 1]; on [-1, 1] the depth is one less.
+OPENFHE_CHEBYSHEV_TABLE = (
+    (5, 4), (13, 5), (27, 6), (59, 7), (119, 8), (247, 9), (495, 10), (1007, 11), (2031, 12),
 )
+UNIT_INTERVAL_TOLERANCE = 1e-9
 
 
 def optimal_levels(degree: int) -> int:
@@ -29,24 +41,36 @@ def optimal_levels(degree: int) -> int:
     return math.ceil(math.log2(degree + 1)) if degree > 0 else 0
 
 
-def openfhe_levels(degree: int) -> int:
-    """Depth of OpenFHE's EvalChebyshevSeries for one polynomial of this degree."""
+def lattigo_levels(degree: int) -> int:
+    """Levels of Lattigo's polynomial evaluator for a monomial stage: bits.Len64(d) = ⌈log2(d+1)⌉."""
+    return int(degree).bit_length() if degree > 0 else 0
+
+
+def openfhe_levels(degree: int, unit_interval: bool = False) -> int:
+    """Depth of OpenFHE's EvalChebyshevSeries for one polynomial of this degree.
+
+    ``unit_interval``: the stage's input already lies in [−1, 1], so no affine change of
+    variable (one level) is needed.
+    """
     if degree <= 0:
         return 0
-    for top, depth in _OPENFHE_CHEBYSHEV_TABLE:
+    shift = 0 if unit_interval else 1
+    if degree <= 2:  # linear method: T_k up to d, then one scalar level
+        return math.ceil(math.log2(degree)) + 1 + shift
+    for top, depth in OPENFHE_CHEBYSHEV_TABLE:
         if degree <= top:
-            return depth
-    return optimal_levels(degree) + 1
+            return depth - 1 + shift
+    # beyond the table (degree > 2031; polyfit caps degree at 1000) assume the optimum
+    return optimal_levels(degree) + shift
 
 
 def tenseal_levels(degree: int) -> int:
-    """Levels TenSEAL's CKKSVector.polyval consumes for one polynomial of this degree."""
-    if degree <= 0:
-        return 0
-    return math.ceil(math.log2(degree)) + 1
+    """Levels TenSEAL's CKKSVector.polyval consumes for one polynomial (measured: ⌈log2(d+1)⌉)."""
+    return optimal_levels(degree)
 
 
 def mpc_rounds(degrees, combine: str) -> dict:
+    """Beaver-multiplication rounds: Horner, power tree, single-round exponentiation."""
     extra = 1 if combine in ("relu", "abs") else 0
     return {
         "horner": sum(max(d - 1, 0) for d in degrees) + extra,
@@ -55,19 +79,41 @@ def mpc_rounds(degrees, combine: str) -> dict:
     }
 
 
+def stage_input_ranges(approximation, points: int = 2001) -> list[tuple[float, float]]:
+    """(min, max) of each stage's input over the domain (stage 1: input_scale · x)."""
+    x = np.linspace(approximation.domain[0], approximation.domain[1], points)
+    with np.errstate(all="ignore"):
+        values = approximation.stage_outputs(x)[:-1]
+    return [(float(np.min(v)), float(np.max(v))) for v in values]
+
+
+def _is_unit(interval) -> bool:
+    lo, hi = interval
+    return lo >= -1.0 - UNIT_INTERVAL_TOLERANCE and hi <= 1.0 + UNIT_INTERVAL_TOLERANCE
+
+
+def backend_levels(approximation) -> dict:
+    """Levels Lattigo, OpenFHE and TenSEAL consume for the stages (+1 for relu/abs)."""
+    degrees = [s.degree for s in approximation.stages]
+    extra = 1 if approximation.combine in ("relu", "abs") else 0
+    ranges = stage_input_ranges(approximation)
+    units = [_is_unit(s.interval if s.basis == "chebyshev" else r) for s, r in zip(approximation.stages, ranges)]
+    return {
+        "lattigo": sum(lattigo_levels(d) for d in degrees) + extra,
+        "openfhe": sum(openfhe_levels(d, u) for d, u in zip(degrees, units)) + extra,
+        "tenseal": sum(tenseal_levels(d) for d in degrees) + extra,
+    }
+
+
 def depth_report(approximation) -> dict:
     """The ``depth`` dict of the artifact (SPEC §3–4)."""
     degrees = [s.degree for s in approximation.stages]
     plan = approximation_plan(approximation)
-    extra = 1 if approximation.combine in ("relu", "abs") else 0
     return {
         "degrees": degrees,
         "ckks_levels": plan.depth,
         "ct_ct_multiplications": plan.ct_ct_multiplications,
-        "backends": {
-            "lattigo": sum(optimal_levels(d) for d in degrees) + extra,
-            "openfhe": sum(openfhe_levels(d) for d in degrees) + extra,
-            "tenseal": sum(tenseal_levels(d) for d in degrees) + extra,
-        },
+        "scalar_multiplications": plan.scalar_multiplications,
+        "backends": backend_levels(approximation),
         "mpc_rounds": mpc_rounds(degrees, approximation.combine),
     }

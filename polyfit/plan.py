@@ -3,23 +3,33 @@
 A plan is data. The depth report counts it and every backend (numpy, CKKS, fixed point)
 executes it, so the reported depth and what a backend consumes cannot disagree.
 
-Operations on registers (register 0 holds the input x, at level 0):
+Operations on registers (register 0 holds the input u, at level 0):
 
     mul        out = a · b        ciphertext–ciphertext product: level max(ℓa, ℓb) + 1
     mul_const  out = a · c        level ℓa + 1 when c is not an integer, ℓa otherwise
     add        out = a + b        level max(ℓa, ℓb)   (free)
     add_const  out = a + c        level ℓa            (free)
 
-CKKS levels of a plan = level of its output register.
+CKKS levels of a plan = level of its output register. Integer constants are free because a
+backend can apply them by doubling and adding (CKKS) or as plain integers (fixed point).
 
-One stage of degree d is evaluated by recursive splitting at powers of two,
+Scheduling one stage p(u) = Σ c_k u^k of degree d in m = ⌈log2(d+1)⌉ levels
+(baby-step giant-step with a level budget, :func:`stage_plan`):
 
-    p(x) = q(x) + x^h · r(x),   h = 2^(m−1),  m = ⌈log2(d+1)⌉,
+- baby steps u^i, i < k, each at level ⌈log2 i⌉ (u^i = u^(2^(j−1)) · u^(i−2^(j−1)), j = ⌈log2 i⌉);
+  giant steps u^(2^j) by repeated squaring, at level j;
+- a piece P of degree n that must end at level ≤ L is evaluated *directly* as Σ c_i u^i when
+  n < k and every term fits: ⌈log2 i⌉ + [c_i ∉ ℤ] ≤ L (the scalar takes the level the piece
+  has to spare);
+- otherwise it is *split* at h = 2^(⌈log2(n+1)⌉−1): P = Q + u^h · R, with Q due at level L
+  and R at level L − 1. By induction (deg P < 2^L ⇒ deg R < h ≤ 2^(L−1), log2 h ≤ L − 1)
+  the split always fits, so every stage ends at exactly the optimum ⌈log2(d+1)⌉.
 
-with x^(2^i) computed by repeated squaring. By induction a polynomial of degree < 2^m
-ends at level ≤ m: q and r end at level ≤ m − 1, x^h is at level m − 1, so the product is
-at level m; the scalar c·x of a linear leaf rides on level 1. Hence ⌈log2(d+1)⌉ levels,
-the optimum for degree d.
+The low halves Q get one level of slack at every split, so their scalars ride on it and the
+baby steps are shared between all chunks; only the top chunk (no slack) is split further.
+k = 2 is plain recursive halving; :func:`stage_plan` builds the plan for every baby-step
+size k and keeps the one with the fewest ciphertext products (then fewest scalar products).
+Zero coefficients cost nothing (odd or even polynomials skip half the baby steps).
 """
 from __future__ import annotations
 
@@ -33,6 +43,8 @@ OP_KINDS = ("mul", "mul_const", "add", "add_const")
 
 @dataclass(frozen=True)
 class Op:
+    """One operation ``out = a ∘ b`` or ``out = a ∘ const`` (see module docstring)."""
+
     kind: str
     out: int
     a: int
@@ -42,7 +54,10 @@ class Op:
 
 @dataclass(frozen=True)
 class Plan:
-    """A straight-line program; ``output`` is the register holding the result."""
+    """A straight-line program; ``output`` is the register holding the result.
+
+    ``levels[r]`` is the CKKS level register r ends at (register 0, the input, is at 0).
+    """
 
     ops: tuple[Op, ...]
     output: int
@@ -55,18 +70,29 @@ class Plan:
 
     @property
     def ct_ct_multiplications(self) -> int:
+        """Number of ciphertext–ciphertext products (``mul`` operations)."""
         return sum(1 for op in self.ops if op.kind == "mul")
 
     @property
     def scalar_multiplications(self) -> int:
-        return sum(1 for op in self.ops if op.kind == "mul_const")
+        """Products by a non-integer constant (each takes a level in CKKS)."""
+        return sum(1 for op in self.ops if op.kind == "mul_const" and not is_integer(op.const))
+
+    @property
+    def registers(self) -> int:
+        return len(self.levels)
 
     def execute(self, x, *, mul=None, mul_const=None, add=None, add_const=None):
         """Run the plan on ``x`` with Python operators, or with the given callables.
 
         Works for numpy arrays, Python numbers and ciphertext objects that implement
-        ``*`` and ``+`` (TenSEAL's CKKSVector), or any backend passing its own callables.
+        ``*`` and ``+``, or any backend passing its own callables (the CKKS backend does,
+        to make integer constants free and to catch a chain that runs out of levels).
         """
+        return self.trace(x, mul=mul, mul_const=mul_const, add=add, add_const=add_const)[self.output]
+
+    def trace(self, x, *, mul=None, mul_const=None, add=None, add_const=None) -> dict:
+        """Like :meth:`execute` but returns every register's value (register → value)."""
         mul = mul or (lambda a, b: a * b)
         mul_const = mul_const or (lambda a, c: a * c)
         add = add or (lambda a, b: a + b)
@@ -81,20 +107,27 @@ class Plan:
                 regs[op.out] = add(regs[op.a], regs[op.b])
             else:
                 regs[op.out] = add_const(regs[op.a], op.const)
-        return regs[self.output]
+        return regs
 
 
 def is_integer(c: float) -> bool:
+    """True when the constant is an integer (a free product in every backend)."""
     return float(c).is_integer()
 
 
-class _Builder:
-    """Appends operations and tracks each register's level."""
+def level_of_power(i: int) -> int:
+    """⌈log2 i⌉: the level of u^i computed by the power tree (0 for i ≤ 1)."""
+    return (i - 1).bit_length() if i > 1 else 0
 
-    def __init__(self):
+
+class _Builder:
+    """Appends operations and tracks each register's level (internal to this module)."""
+
+    def __init__(self, baby_steps: int = 2):
         self.ops: list[Op] = []
         self.levels: list[int] = [0]
-        self.powers: dict[int, int] = {1: 0}  # exponent → register of x^exponent (current input)
+        self.baby_steps = baby_steps
+        self.powers: dict[int, int] = {1: 0}  # exponent → register of u^exponent (current input)
 
     def _new(self, level: int) -> int:
         self.levels.append(level)
@@ -120,17 +153,27 @@ class _Builder:
         self.ops.append(Op("add_const", out, a, const=float(c)))
         return out
 
-    def power_of_two(self, h: int) -> int:
-        """Register of x^h for h a power of two, by repeated squaring (level log2 h)."""
-        if h not in self.powers:
-            half = self.power_of_two(h // 2)
-            self.powers[h] = self.mul(half, half)
-        return self.powers[h]
+    def power(self, i: int) -> int:
+        """Register of u^i at level ⌈log2 i⌉ (cached; shared by all pieces of a stage)."""
+        if i not in self.powers:
+            half = 1 << (level_of_power(i) - 1)
+            self.powers[i] = self.mul(self.power(half), self.power(i - half))
+        return self.powers[i]
 
-    def polynomial(self, coefficients) -> tuple[int | None, float]:
-        """Plan Σ c_k x^k for the current input; returns (register or None, constant part).
+    def scaled(self, reg: int, c: float) -> int:
+        return reg if c == 1.0 else self.mul_const(reg, c)
 
-        The constant term is returned separately so it can be added for free at the end
+    def _direct_fits(self, c: list[float], budget: int) -> bool:
+        n = len(c) - 1
+        if n >= self.baby_steps and n > 1:
+            return False
+        return all(level_of_power(i) + (0 if is_integer(v) else 1) <= budget
+                   for i, v in enumerate(c) if i > 0 and v != 0.0)
+
+    def polynomial(self, coefficients, budget: int) -> tuple[int | None, float]:
+        """Plan Σ c_k u^k ending at level ≤ ``budget``; returns (register or None, constant).
+
+        The constant term is returned separately so it is added for free at the end
         (and so a zero sub-polynomial costs nothing).
         """
         c = [float(v) for v in coefficients]
@@ -138,28 +181,40 @@ class _Builder:
             c.pop()
         if len(c) == 1:
             return None, c[0]
-        if len(c) == 2:
-            return (self.mul_const(self.powers[1], c[1]) if c[1] != 1.0 else self.powers[1]), c[0]
-        m = math.ceil(math.log2(len(c)))
-        h = 2 ** (m - 1)
-        low_reg, low_const = self.polynomial(c[:h])
-        high_reg, high_const = self.polynomial(c[h:])
-        xh = self.power_of_two(h)
+        if self._direct_fits(c, budget):
+            terms = [self.scaled(self.power(i), v) for i, v in enumerate(c) if i > 0 and v != 0.0]
+            reg = terms[0]
+            for t in terms[1:]:
+                reg = self.add(reg, t)
+            return reg, c[0]
+        h = 1 << (level_of_power(len(c)) - 1)
+        if level_of_power(h) > budget - 1:  # cannot happen for budget ≥ ⌈log2(d+1)⌉
+            raise ValueError(f"degree {len(c) - 1} does not fit in {budget} levels")
+        high_reg, high_const = self.polynomial(c[h:], budget - 1)
+        uh = self.power(h)
         if high_reg is None:
-            term = xh if high_const == 1.0 else self.mul_const(xh, high_const)
+            term = self.scaled(uh, high_const)
         else:
             if high_const != 0.0:
                 high_reg = self.add_const(high_reg, high_const)
-            term = self.mul(xh, high_reg)
+            term = self.mul(uh, high_reg)
+        low_reg, low_const = self.polynomial(c[:h], budget)
         if low_reg is None:
             return term, low_const
         return self.add(low_reg, term), low_const
 
     def stage(self, input_reg: int, coefficients) -> int:
-        """Plan one stage on ``input_reg``; returns the output register."""
+        """Plan one stage on ``input_reg``; it ends ⌈log2(d+1)⌉ levels above its input.
+
+        Budgets in :meth:`polynomial` are relative to the input's level, as are the
+        levels ⌈log2 i⌉ of its powers.
+        """
         self.powers = {1: input_reg}
-        reg, const = self.polynomial(coefficients)
-        if reg is None:  # a constant polynomial still yields a ciphertext: 0·x + c
+        c = [float(v) for v in coefficients] or [0.0]
+        while len(c) > 1 and c[-1] == 0.0:
+            c.pop()
+        reg, const = self.polynomial(c, level_of_power(len(c)))
+        if reg is None:  # a constant polynomial still yields a ciphertext: 0·u + c
             reg = self.mul_const(input_reg, 0.0)
         return self.add_const(reg, const) if const != 0.0 else reg
 
@@ -167,31 +222,99 @@ class _Builder:
         return Plan(tuple(self.ops), output, tuple(self.levels))
 
 
-def stage_plan(coefficients) -> Plan:
-    """Plan for one monomial polynomial Σ c_k x^k (coefficients lowest degree first)."""
+def candidate_baby_steps(degree: int) -> list[int]:
+    """Baby-step sizes tried for a stage of this degree: 2…min(d+1, 64, max(16, 2√(2d+2))) and powers of two.
+
+    The best k is near √(2d) (Paterson–Stockmeyer), so larger sizes are not worth trying.
+    """
+    top = max(degree + 1, 2)
+    sizes = set(range(2, min(top, 64, max(16, 2 * math.isqrt(2 * top))) + 1))
+    k = 2
+    while k <= top:
+        sizes.add(k)
+        k *= 2
+    return sorted(sizes)
+
+
+def _cost(plan: Plan) -> tuple[int, int, int]:
+    return plan.ct_ct_multiplications, plan.scalar_multiplications, len(plan.ops)
+
+
+def _plan_stages(stage_coefficients, combine_with_input: bool, baby_steps) -> Plan:
     b = _Builder()
-    return b.build(b.stage(0, coefficients))
+    reg = 0
+    for coefs, k in zip(stage_coefficients, baby_steps):
+        b.baby_steps = k
+        reg = b.stage(reg, coefs)
+    if combine_with_input:
+        reg = b.mul(0, reg)
+    return b.build(reg)
 
 
-def approximation_plan(approximation) -> Plan:
-    """Plan for a whole :class:`~polyfit.approximation.Approximation`.
+def _best_baby_steps(coefficients) -> int:
+    c = np.trim_zeros(np.asarray(coefficients, dtype=float), "b")
+    degree = max(len(c) - 1, 0)
+    best, best_cost = 2, None
+    for k in candidate_baby_steps(degree):
+        cost = _cost(_plan_stages([coefficients], False, [k]))
+        if best_cost is None or cost < best_cost:
+            best, best_cost = k, cost
+    return best
 
-    ``input_scale`` is folded into the first stage's coefficients (c_k·s^k), so it costs no
-    level. ``combine`` relu/abs end with one product by x (relu as x·s' with
-    s' = (1 + s)/2 folded into the last stage); ``step`` is folded into the last stage.
+
+def stage_plan(coefficients, baby_steps: int | None = None) -> Plan:
+    """Plan for one monomial polynomial Σ c_k u^k (coefficients lowest degree first).
+
+    Ends at level ⌈log2(d+1)⌉ (d the degree after trailing zeros are dropped). With
+    ``baby_steps=None`` every baby-step size is tried and the plan with the fewest
+    ciphertext products kept.
+
+    >>> stage_plan([0.1, 0.5, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3]).depth
+    3
+    """
+    k = _best_baby_steps(coefficients) if baby_steps is None else int(baby_steps)
+    return _plan_stages([coefficients], False, [k])
+
+
+def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[list[np.ndarray], bool]:
+    """Monomial coefficients per stage as the plan evaluates them, and whether it ends with ·x.
+
+    Register 0 holds u = input_multiplier · x. Stage 1's variable t = input_scale · x =
+    (input_scale / input_multiplier) · u, so its coefficients become c_k · ρ^k with
+    ρ = input_scale / input_multiplier (no level spent). ``combine``:
+    relu y = x·(1 + s)/2 and step y = (1 + s)/2 fold (1 + s)/2 into the last stage;
+    relu/abs end with one product by x = u / input_multiplier, whose 1/input_multiplier is
+    folded into the last stage too.
     """
     stage_coefficients = [np.array(s.monomial_coefficients(), dtype=float) for s in approximation.stages]
-    scale = approximation.input_scale
-    stage_coefficients[0] = stage_coefficients[0] * scale ** np.arange(len(stage_coefficients[0]))
+    rho = approximation.input_scale / float(input_multiplier)
+    first = stage_coefficients[0]
+    stage_coefficients[0] = first * rho ** np.arange(len(first))
     last = stage_coefficients[-1]
     if approximation.combine in ("relu", "step"):
         last = last / 2.0
         last[0] += 0.5
+    if approximation.combine in ("relu", "abs") and input_multiplier != 1.0:
+        last = last / float(input_multiplier)
     stage_coefficients[-1] = last
-    b = _Builder()
-    reg = 0
-    for coefs in stage_coefficients:
-        reg = b.stage(reg, coefs)
-    if approximation.combine in ("relu", "abs"):
-        reg = b.mul(0, reg)
-    return b.build(reg)
+    return stage_coefficients, approximation.combine in ("relu", "abs")
+
+
+def approximation_plan(approximation, input_multiplier: float = 1.0) -> Plan:
+    """Plan for a whole :class:`~polyfit.approximation.Approximation`.
+
+    Register 0 holds u = input_multiplier · x (1 by default: the plan's input is x itself;
+    the CKKS backend encrypts u = x / max|x| so every power stays in [-1, 1], and in a
+    network the multiplier folds into the preceding linear layer). ``input_scale`` is
+    folded into the first stage's coefficients, so it costs no level. Each stage is
+    scheduled in ⌈log2(d+1)⌉ levels (:func:`stage_plan`), stages chain, and ``combine``
+    relu/abs add one product by x (one level).
+    """
+    stage_coefficients, ends_with_input = plan_coefficients(approximation, input_multiplier)
+    baby = [_best_baby_steps(c) for c in stage_coefficients]
+    return _plan_stages(stage_coefficients, ends_with_input, baby)
+
+
+def plan_depth(approximation) -> int:
+    """Levels of :func:`approximation_plan` (same as ``approximation_plan(a).depth``)."""
+    return approximation_plan(approximation).depth

@@ -1,0 +1,131 @@
+"""Fixed-point (MPC-style) evaluation with exact integers in a 2^R ring.
+
+Simulates the two models of :mod:`polyfit.precision` with Python integers (numpy object
+arrays), so nothing is rounded except where the model says so:
+
+- ``truncate-after-each-product`` (CrypTen): executes the evaluation plan; products are at
+  scale 2^2F and are truncated back to 2^F with an arithmetic shift (⌊·/2^F⌋, as local
+  truncation in SecureML/CrypTen); public integer constants multiply without truncation.
+- ``single-rescale`` (ESPN/HoneyBadger): per stage, exact powers T^k at 2^(kF), every term
+  aligned to 2^((d+1)F), one truncation by 2^(dF).
+
+Every intermediate integer is checked against the ring: |v| ≥ 2^(R−1) is an overflow, and the
+value is then wrapped into [−2^(R−1), 2^(R−1)) as the ring would (so the reported error shows
+what an overflow does to the output).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..plan import approximation_plan, is_integer, plan_coefficients
+from ..precision import MODELS, fixed_constant
+
+
+@dataclass(frozen=True)
+class FixedPointRun:
+    """Outcome of one simulated evaluation.
+
+    Attributes:
+        outputs: decoded outputs (float64), one per input.
+        peak_bits: bits (sign included) of the largest intermediate integer.
+        overflow: whether any intermediate left the ring.
+        model: which fixed-point model ran.
+    """
+
+    outputs: np.ndarray
+    peak_bits: int
+    overflow: bool
+    model: str
+
+
+class _Ring:
+    """Tracks the largest integer seen and (when ``wrap``) reduces values into Z/2^R."""
+
+    def __init__(self, ring_bits: int, wrap: bool = True):
+        self.half = 1 << (int(ring_bits) - 1)
+        self.modulus = 1 << int(ring_bits)
+        self.wrap = wrap
+        self.peak = 0
+
+    def see(self, values: np.ndarray) -> np.ndarray:
+        top = max((abs(int(v)) for v in values), default=0)
+        self.peak = max(self.peak, top)
+        if top < self.half or not self.wrap:
+            return values
+        return np.array([((int(v) + self.half) % self.modulus) - self.half for v in values], dtype=object)
+
+
+def encode(x, frac_bits: int) -> np.ndarray:
+    """round(x·2^F) as exact Python integers (object array)."""
+    return np.array([fixed_constant(v, frac_bits) for v in np.asarray(x, dtype=float)], dtype=object)
+
+
+def decode(values: np.ndarray, frac_bits: int) -> np.ndarray:
+    """V / 2^F as float64 (exact division of Python ints, rounded once)."""
+    return np.array([int(v) / (1 << frac_bits) for v in values], dtype=float)
+
+
+def _truncate(values: np.ndarray, bits: int) -> np.ndarray:
+    return np.array([int(v) >> bits for v in values], dtype=object)
+
+
+def run_truncation(approximation, x, frac_bits: int, ring_bits: int, wrap: bool = True) -> FixedPointRun:
+    """Execute the evaluation plan with truncation after each product."""
+    plan = approximation_plan(approximation)
+    ring = _Ring(ring_bits, wrap)
+    regs = {0: ring.see(encode(x, frac_bits))}
+    for op in plan.ops:
+        a = regs[op.a]
+        if op.kind == "mul":
+            out = _truncate(ring.see(a * regs[op.b]), frac_bits)
+        elif op.kind == "mul_const" and is_integer(op.const):
+            out = a * int(op.const)
+        elif op.kind == "mul_const":
+            out = _truncate(ring.see(a * fixed_constant(op.const, frac_bits)), frac_bits)
+        elif op.kind == "add":
+            out = a + regs[op.b]
+        else:
+            out = a + fixed_constant(op.const, frac_bits)
+        regs[op.out] = ring.see(out)
+    return FixedPointRun(decode(regs[plan.output], frac_bits), ring.peak.bit_length() + 1,
+                         ring.peak >= ring.half, MODELS[0])
+
+
+def run_single_rescale(approximation, x, frac_bits: int, ring_bits: int, wrap: bool = True) -> FixedPointRun:
+    """Evaluate each stage with exact powers and one truncation (ESPN/HoneyBadger style)."""
+    stages, ends_with_input = plan_coefficients(approximation)
+    ring = _Ring(ring_bits, wrap)
+    xin = ring.see(encode(x, frac_bits))
+    t = xin
+    for coefs in stages:
+        d = len(coefs) - 1
+        constants = [fixed_constant(c, frac_bits) for c in coefs]
+        total = np.zeros(len(t), dtype=object)
+        power = np.ones(len(t), dtype=object)
+        for k in range(d + 1):
+            if k > 0:
+                power = ring.see(power * t)  # T^k at scale 2^(kF), exact
+            term = ring.see(power * constants[k] * (1 << ((d - k) * frac_bits)))
+            total = ring.see(total + term)
+        t = ring.see(_truncate(total, d * frac_bits)) if d > 0 else ring.see(total)
+    if ends_with_input:
+        t = ring.see(_truncate(ring.see(xin * t), frac_bits))
+    return FixedPointRun(decode(t, frac_bits), ring.peak.bit_length() + 1, ring.peak >= ring.half, MODELS[1])
+
+
+def run(approximation, x, frac_bits: int, ring_bits: int, model: str = MODELS[0]) -> FixedPointRun:
+    """Simulate ``model`` on inputs ``x`` with F = ``frac_bits`` in a 2^``ring_bits`` ring.
+
+    The outputs are those of the ring (wrapped on overflow); ``peak_bits`` is the largest
+    intermediate of the exact, unwrapped computation, comparable with the precision report.
+    """
+    runner = {MODELS[0]: run_truncation, MODELS[1]: run_single_rescale}.get(model)
+    if runner is None:
+        raise ValueError(f"unknown fixed-point model {model!r}; allowed: {', '.join(MODELS)}")
+    in_ring = runner(approximation, x, frac_bits, ring_bits, wrap=True)
+    if not in_ring.overflow:
+        return in_ring
+    exact = runner(approximation, x, frac_bits, ring_bits, wrap=False)
+    return FixedPointRun(in_ring.outputs, exact.peak_bits, True, model)
