@@ -50,18 +50,6 @@ def horner(t: torch.Tensor, coefficients: list[torch.Tensor]) -> torch.Tensor:
     return y
 
 
-def horner_inplace(t: torch.Tensor, coefficients: list[torch.Tensor]) -> torch.Tensor:
-    """Σ c_k t^k by Horner's rule with one new tensor, updated in place (no autograd)."""
-    d = len(coefficients) - 1
-    if d == 0:
-        return torch.zeros_like(t).add_(coefficients[0])
-    y = torch.mul(t, coefficients[d])
-    y.add_(coefficients[d - 1])
-    for k in range(d - 2, -1, -1):
-        y.mul_(t).add_(coefficients[k])
-    return y
-
-
 def clenshaw(t: torch.Tensor, coefficients: list[torch.Tensor], interval: tuple[float, float]) -> torch.Tensor:
     """Σ c_k T_k(w) with w = (2t − hi − lo)/(hi − lo), by Clenshaw's recurrence.
 
@@ -141,10 +129,7 @@ class PolyFunction(torch.autograd.Function):
         ctx.spec = spec
         ctx.save_for_backward(x, *coefficients)
         if spec.is_single_monomial:
-            t = x.clamp(spec.clip[0], spec.clip[1]) if spec.clip is not None else x
-            if spec.input_scale != 1.0:
-                t = t * spec.input_scale
-            return horner_inplace(t, channel_views(coefficients[0], x, spec.channel_dim))
+            return monomial_forward(x, spec, coefficients[0])
         return evaluate(x, spec, coefficients)
 
     @staticmethod
@@ -167,31 +152,102 @@ class PolyFunction(torch.autograd.Function):
         return (gx, None, *gc)
 
 
-def _monomial_backward(x, spec, coefficients, grad_out, need_x, need_c):
-    """Gradients of y = Σ c_k t^k, t = s·clamp(x): Horner for p', running powers for c."""
-    scale = spec.input_scale
+#: Elements per block of the cache-blocked CPU kernels (64 KiB of float32: stays in L2).
+BLOCK = 1 << 14
+
+
+def _blocked(x: torch.Tensor, channel_dim) -> bool:
+    """Cache-blocking pays on large contiguous CPU tensors with per-layer coefficients."""
+    return x.device.type == "cpu" and channel_dim is None and x.is_contiguous() and x.numel() >= 8 * BLOCK
+
+
+def _coefficient_values(coefficients: torch.Tensor, x: torch.Tensor, channel_dim):
+    """Python floats on CPU (cheapest scalar operands), broadcastable tensor views elsewhere."""
+    if coefficients.dim() == 1 and coefficients.device.type == "cpu":
+        return coefficients.tolist()
+    return channel_views(coefficients, x, channel_dim)
+
+
+def _stage_input(x, spec):
+    """t = input_scale · clamp(x, clip) (x itself when neither applies)."""
     t = x.clamp(spec.clip[0], spec.clip[1]) if spec.clip is not None else x
-    if scale != 1.0:
-        t = t * scale
-    views = channel_views(coefficients, x, spec.channel_dim)
-    d = len(views) - 1
-    gx = gc = None
-    if need_x:
+    return t * spec.input_scale if spec.input_scale != 1.0 else t
+
+
+def _horner_into(out, t, c):
+    """out ← Σ c_k t^k in place (c: floats or broadcastable tensors, at least 2 of them)."""
+    d = len(c) - 1
+    torch.mul(t, c[d], out=out)
+    out.add_(c[d - 1])
+    for k in range(d - 2, -1, -1):
+        out.mul_(t).add_(c[k])
+    return out
+
+
+def monomial_forward(x: torch.Tensor, spec: EvalSpec, coefficients: torch.Tensor) -> torch.Tensor:
+    """p(t), t = s·clamp(x), for one monomial stage: Horner in place, cache-blocked on CPU."""
+    c = _coefficient_values(coefficients, x, spec.channel_dim)
+    if len(c) == 1:
+        return torch.zeros_like(x).add_(c[0])
+    if not _blocked(x, spec.channel_dim):
+        t = _stage_input(x, spec)
+        shape = torch.broadcast_shapes(t.shape, *(v.shape for v in c if isinstance(v, torch.Tensor)))
+        return _horner_into(torch.empty(shape, dtype=x.dtype, device=x.device), t, c)
+    out = torch.empty_like(x)
+    for xs, ys in zip(x.view(-1).split(BLOCK), out.view(-1).split(BLOCK)):
+        _horner_into(ys, _stage_input(xs, spec), c)
+    return out
+
+
+def _monomial_backward(x, spec, coefficients, grad_out, need_x, need_c):
+    """Gradients of y = Σ c_k t^k, t = s·clamp(x), lo ≤ x ≤ hi:
+
+    ∂L/∂x = g·s·p'(t)·[lo ≤ x ≤ hi] (Horner on k·c_k), ∂L/∂c_k = Σ g·t^k (running powers).
+    """
+    scale = spec.input_scale
+    c = _coefficient_values(coefficients, x, spec.channel_dim)
+    d = len(c) - 1
+    derivative = [c[k] * (k * scale) for k in range(1, d + 1)]
+    grad_out = grad_out.contiguous() if _blocked(x, spec.channel_dim) else grad_out
+    blocked = _blocked(x, spec.channel_dim) and grad_out.shape == x.shape
+
+    def grad_x_into(out, xs, gs):
         if d == 0:
-            gx = torch.zeros_like(x)
+            return out.zero_()
+        if d == 1:
+            torch.mul(gs, derivative[0], out=out)
         else:
-            derivative = [views[k] * (k * scale) for k in range(1, d + 1)]
-            gx = horner_inplace(t, derivative).mul_(grad_out)
-            if spec.clip is not None:
-                gx.masked_fill_((x < spec.clip[0]) | (x > spec.clip[1]), 0.0)
-    if need_c:
-        power = grad_out.clone()
+            _horner_into(out, _stage_input(xs, spec), derivative).mul_(gs)
+        if spec.clip is not None:
+            out.masked_fill_((xs < spec.clip[0]) | (xs > spec.clip[1]), 0.0)
+        return out
+
+    def power_sums(xs, gs):
+        t = _stage_input(xs, spec)
+        power = gs.clone() if gs.shape == t.shape else gs * torch.ones_like(t)
         sums = []
         for k in range(d + 1):
-            sums.append(_reduce_to(power, x, spec.channel_dim))
+            sums.append(_reduce_to(power, xs, spec.channel_dim))
             if k < d:
                 power.mul_(t)
-        gc = torch.stack(sums, dim=-1).to(coefficients.dtype)
+        return torch.stack(sums, dim=-1)
+
+    gx = gc = None
+    if blocked:
+        if need_x:
+            gx = torch.empty_like(x)
+            for xs, gs, out in zip(x.view(-1).split(BLOCK), grad_out.view(-1).split(BLOCK), gx.view(-1).split(BLOCK)):
+                grad_x_into(out, xs, gs)
+        if need_c:
+            gc = sum(power_sums(xs, gs) for xs, gs in zip(x.view(-1).split(BLOCK), grad_out.view(-1).split(BLOCK)))
+    else:
+        if need_x:
+            shape = torch.broadcast_shapes(x.shape, grad_out.shape)
+            gx = grad_x_into(torch.empty(shape, dtype=x.dtype, device=x.device), x, grad_out)
+        if need_c:
+            gc = power_sums(x, grad_out)
+    if gc is not None:
+        gc = gc.to(coefficients.dtype)
     return gx, gc
 
 
@@ -303,7 +359,7 @@ class PolyActivation(nn.Module):
             return PolyFunction.apply(x, spec, *coefficients)
         if spec.is_single_monomial and not _tracing():
             with torch.no_grad():
-                return PolyFunction.forward(_NoCtx(), x, spec, *coefficients)
+                return monomial_forward(x, spec, coefficients[0])
         return evaluate(x, spec, coefficients)
 
     def extra_repr(self) -> str:
@@ -369,13 +425,6 @@ class PolyActivation(nn.Module):
             for stage, coef in zip(approximation.stages, self.stage_coefficients()):
                 coef.copy_(torch.tensor(stage.coefficients, dtype=coef.dtype).expand_as(coef))
         self.approximation = approximation
-
-
-class _NoCtx:
-    """Stand-in ctx for calling PolyFunction.forward without autograd."""
-
-    def save_for_backward(self, *tensors):
-        pass
 
 
 def _tracing() -> bool:
