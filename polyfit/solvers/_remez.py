@@ -17,8 +17,10 @@ Each iteration
      interval (plus the target's breakpoints, where kinks put the extrema, and the
      reference), the largest |e| of every sign run, each refined by golden-section search on
      its grid bracket (vectorised over all brackets);
-  3. takes as the new reference n + 1 consecutive alternating extrema that contain the
-     global maximum (of those windows, the one with the largest min |e|).
+  3. keeps the extrema with |e| ≥ |h| (re-merging neighbours of equal sign), and takes as
+     the new reference n + 1 consecutive alternating ones that contain the global maximum (of
+     those windows, the one with the largest min |e|). Every new point has |e| ≥ |h|, so |h|
+     grows monotonically to the minimax error.
 
 Certificate (de la Vallée Poussin): if e alternates in sign on n + 1 points, then
     min_i |e(u_i)|  ≤  E(p*)  ≤  E(p) = max_S |e|,
@@ -185,6 +187,24 @@ def alternating_extrema(u, error, piece_index, error_at, refine_tolerance: float
     return points, values
 
 
+def _at_least(points, errors, level):
+    keep = np.abs(errors) >= level
+    return points[keep], errors[keep]
+
+
+def merge_same_sign(points, errors):
+    """Merge neighbours of equal sign (sorted input), keeping the larger |e|: alternating output."""
+    out_p, out_e = [], []
+    for p, e in zip(points, errors):
+        if out_e and np.sign(e) == np.sign(out_e[-1]):
+            if abs(e) > abs(out_e[-1]):
+                out_p[-1], out_e[-1] = p, e
+            continue
+        out_p.append(p)
+        out_e.append(e)
+    return np.array(out_p), np.array(out_e)
+
+
 def choose_reference(points, errors, size: int):
     """``size`` consecutive alternating extrema containing the global max of |e|.
 
@@ -283,8 +303,9 @@ def remez(func: Callable, pieces, degrees: Sequence[int], *, breakpoints=(), tol
         grid_u = np.concatenate([base_u, reference])
         grid_piece = np.concatenate([base_piece, _piece_of(reference, pieces)])
         grid_g = np.concatenate([base_g, np.asarray(func(reference), dtype=float)])
-        order = np.argsort(grid_u, kind="stable")
-        grid_u, grid_piece, grid_g = grid_u[order], grid_piece[order], grid_g[order]
+        # Sorted and without duplicates: a repeated point would make a golden-section bracket empty.
+        grid_u, first = np.unique(grid_u, return_index=True)
+        grid_piece, grid_g = grid_piece[first], grid_g[first]
         error = chebyshev_values(coef, degrees, grid_u) - grid_g
         points, errors = alternating_extrema(grid_u, error, grid_piece, error_at, refine_tolerance)
         upper = float(np.max(np.abs(errors))) if errors.size else 0.0
@@ -295,6 +316,11 @@ def remez(func: Callable, pieces, degrees: Sequence[int], *, breakpoints=(), tol
                                    iteration, True, True, tuple(history + [1.0]), floor)
             raise ComputationError(f"Remez for {label}: the error has only {points.size} alternating extrema, "
                                    f"fewer than the {n + 1} needed")
+        # Exchange rule of the second algorithm: only extrema with |e| ≥ |h| may enter, so the
+        # levelled error grows monotonically (extrema of small side lobes would make it cycle).
+        strong_points, strong_errors = merge_same_sign(*_at_least(points, errors, abs(h) - floor))
+        if strong_points.size >= n + 1:
+            points, errors = strong_points, strong_errors
         new_reference, new_errors = choose_reference(points, errors, n + 1)
         lower = float(np.min(np.abs(new_errors)))
         gap = (upper - lower) / upper if upper > 0 else 0.0

@@ -43,7 +43,7 @@ from .. import basis as _basis
 from ..errors import ComputationError, InputError
 from ..problem import FitProblem
 from ..reports import Stopwatch, assemble
-from ._remez import EPS, ROUNDING_FACTOR, RemezResult, dense_grid, least_squares, remez
+from ._remez import EPS, ROUNDING_FACTOR, RemezResult, dense_grid, least_squares, merge_same_sign, remez
 from .lstsq import stage_from_chebyshev
 
 DEFAULT_OPTIONS = {"tol": 1e-9, "max_iterations": 60, "parity": True, "points_per_piece": None}
@@ -174,15 +174,21 @@ def _check_problem(problem: FitProblem) -> None:
 
 
 def _jump(problem: FitProblem):
-    """A breakpoint where the target jumps by more than JUMP_TOLERANCE·max(1, |f|), or None."""
+    """A breakpoint where the target jumps, or None.
+
+    J(δ) = max(|f(b+δ) − f(b−δ)|, |f(b) − f(b±δ)|) is measured at δ = 1e-9·width and δ/1000:
+    a jump keeps J above JUMP_TOLERANCE·max(1, |f|) as δ shrinks; a continuous function,
+    however steep (√|x|), makes J shrink.
+    """
     lo, hi = problem.domain
-    delta = 1e-9 * (hi - lo)
     for b in problem.target.breakpoints:
         if lo < b < hi:
-            left, mid, right = problem.target(np.array([b - delta, b, b + delta]))
-            scale = max(1.0, abs(left), abs(right))
-            removable = min(abs(mid - left), abs(mid - right)) > JUMP_TOLERANCE * scale
-            if abs(right - left) > JUMP_TOLERANCE * scale or removable:
+            sizes = []
+            for delta in (1e-9 * (hi - lo), 1e-12 * (hi - lo)):
+                left, mid, right = problem.target(np.array([b - delta, b, b + delta]))
+                sizes.append(max(abs(right - left), abs(mid - left), abs(mid - right)))
+                scale = max(1.0, abs(left), abs(right))
+            if not np.all(np.isfinite(sizes)) or sizes[0] > JUMP_TOLERANCE * scale and sizes[1] > 0.5 * sizes[0]:
                 return float(b)
     return None
 
@@ -319,16 +325,7 @@ def alternation_set(points, errors):
     order = np.argsort(points)
     points, errors = np.asarray(points)[order], np.asarray(errors)[order]
     keep = errors != 0.0
-    points, errors = points[keep], errors[keep]
-    out_p, out_e = [], []
-    for p, e in zip(points, errors):
-        if out_e and np.sign(e) == np.sign(out_e[-1]):
-            if abs(e) > abs(out_e[-1]):
-                out_p[-1], out_e[-1] = p, e
-            continue
-        out_p.append(p)
-        out_e.append(e)
-    return np.array(out_p), np.array(out_e)
+    return merge_same_sign(points[keep], errors[keep])
 
 
 def certificate(result: RemezResult, reduction: Reduction, window: Window, g, cheb, degree: int) -> dict:
