@@ -222,8 +222,10 @@ def table(results: list[MethodResult], reference: str | None = None) -> str:
     out-of-range rate and NaN count of the activation inputs on the test set."""
     ref = next((r for r in results if r.name == reference), None)
     ref_acc = _mean(ref.final("accuracy")) if ref else None
-    head = f"{'method':<34} {'seeds':>5} {'accuracy %':>15} {'Δ vs ' + (reference or '-'):>18} {'out-of-range':>13} {'NaN':>9} {'time s':>7}"
+    head = f"{'method':<34} {'seeds':>5} {'accuracy %':>15} {'Δ acc':>7} {'out-of-range':>13} {'NaN':>9} {'time s':>7}"
     lines = [head, "-" * len(head)]
+    if ref is not None:
+        lines.insert(0, f"Δ acc: mean accuracy minus that of {reference!r}; out-of-range and NaN: activation inputs on the test set")
     for r in results:
         accs = r.final("accuracy")
         mean = _mean(accs)
@@ -231,7 +233,7 @@ def table(results: list[MethodResult], reference: str | None = None) -> str:
         delta = f"{mean - ref_acc:+.2f}" if ref_acc is not None and r is not ref else ""
         oor = _mean(r.final("oor_rate"))
         nan = sum(int(v) for v in r.final("nan"))
-        lines.append(f"{r.name:<34} {len(accs):>5} {mean:>9.2f} ± {std:<4.2f} {delta:>18} {100 * oor:>12.3f}% {nan:>9d} {r.seconds:>7.1f}")
+        lines.append(f"{r.name:<34} {len(accs):>5} {mean:>9.2f} ± {std:<4.2f} {delta:>7} {100 * oor:>12.3f}% {nan:>9d} {r.seconds:>7.1f}")
     return "\n".join(lines)
 
 

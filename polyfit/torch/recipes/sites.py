@@ -85,3 +85,86 @@ def first_tensor(args: Iterable) -> torch.Tensor | None:
         if isinstance(a, torch.Tensor):
             return a
     return None
+
+
+def execution_order(model: nn.Module, example_inputs) -> list[str]:
+    """Qualified names of ``model``'s submodules in the order of their first call in one
+    forward pass (forward pre-hooks, always removed; run under no_grad in eval mode, the
+    training flag restored). Modules never called are left out.
+    """
+    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def make_hook(name):
+        def hook(module, inputs):
+            if name not in seen:
+                seen.add(name)
+                order.append(name)
+        return hook
+
+    was_training = model.training
+    with HookSet() as hooks:
+        for name, module in model.named_modules():
+            if name:
+                hooks.add(module.register_forward_pre_hook(make_hook(name)))
+        try:
+            model.eval()
+            with torch.no_grad():
+                model(*args)
+        finally:
+            model.train(was_training)
+    return order
+
+
+def parameters_between(model: nn.Module, order: list[str], start: str | None, stop: str | None,
+                       include_stop: bool = True) -> list[nn.Parameter]:
+    """Parameters owned directly by modules called after ``start`` and before ``stop`` in
+    ``order`` (from :func:`execution_order`); ``start=None`` means from the beginning,
+    ``stop=None`` to the end. ``include_stop`` adds ``stop``'s own parameters (a trainable
+    activation at the site). Each parameter appears once."""
+    for label, name in (("start", start), ("stop", stop)):
+        if name is not None and name not in order:
+            raise InputError(f"site {name!r} ({label}) was not called in the dry run; called: {', '.join(order[:12])}")
+    lo = order.index(start) + 1 if start is not None else 0
+    hi = order.index(stop) + (1 if include_stop else 0) if stop is not None else len(order)
+    modules = dict(model.named_modules())
+    out, seen = [], set()
+    for name in order[lo:hi]:
+        for p in modules[name].parameters(recurse=False):
+            if id(p) not in seen:
+                seen.add(id(p))
+                out.append(p)
+        if stop is not None and name == stop and include_stop:
+            for p in modules[name].parameters():  # a site's nested parameters (Blended, CallSiteDispatch)
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    out.append(p)
+    return out
+
+
+class frozen:
+    """Context manager: ``requires_grad = False`` on every parameter of ``model`` except
+    ``trainable``; restores the previous flags on exit.
+
+    >>> m = nn.Linear(2, 2)
+    >>> with frozen(m, [m.bias]):
+    ...     m.weight.requires_grad, m.bias.requires_grad
+    (False, True)
+    """
+
+    def __init__(self, model: nn.Module, trainable):
+        self.model = model
+        self.trainable = {id(p) for p in trainable}
+        self._saved: list = []
+
+    def __enter__(self):
+        self._saved = [(p, p.requires_grad) for p in self.model.parameters()]
+        for p, _ in self._saved:
+            p.requires_grad_(id(p) in self.trainable)
+        return self
+
+    def __exit__(self, *exc):
+        for p, flag in self._saved:
+            p.requires_grad_(flag)
+        return False
