@@ -1,0 +1,294 @@
+"""CKKS backend: run an evaluation plan on TenSEAL ciphertexts (extra ``he``).
+
+Parameters come from the plan: a chain of L rescaling primes of ``scale_bits`` (40 by
+default, scale Δ = 2^40) between two ``outer_bits`` primes (60: the first holds the result's
+integer part, the last is SEAL's key-switching prime), so ``coeff_mod_bit_sizes`` is
+[60, 40 × L, 60]. ``poly_modulus_degree`` N is the smallest power of two whose 128-bit bound
+(HE standard, enforced by SEAL) admits the total bit count: N = 8192 up to 218 bits, 16384 up
+to 438, 32768 up to 881. A longer chain cannot run at 128-bit security in TenSEAL; the backend
+then says so instead of lowering security.
+
+Execution is the plan of :mod:`polyfit.plan`, operation for operation:
+
+- ``mul``: ciphertext product; TenSEAL relinearises and rescales (one level);
+- ``mul_const`` by a non-integer: TenSEAL encodes the constant at scale Δ and rescales (one
+  level), exactly what the plan counts;
+- ``mul_const`` by an integer n: by doubling and adding (|n| → O(log |n|) additions), no level;
+  0 is a fresh encryption of zeros;
+- ``add``/``add_const``: free (TenSEAL switches the higher-level operand down).
+
+TenSEAL resets a ciphertext's scale to Δ after each rescale, although it divided by a prime
+q ≠ Δ; the decrypted value is then off by a factor Δ/q (≈ 1 ± 10⁻⁶ per level), and adding two
+values with different factors leaves an error of that relative size. With
+``compensate=True`` the backend tracks the factor g of every ciphertext from the actual
+primes, keeps sums of scalar products symbolic until a consumer needs them, and then encodes
+each scalar as c·g_target/(g·Δ/q) so the sum lands exactly on the factor of the ciphertext it
+is added to (the idea of Lattigo's scale management). Only an addition of two ciphertext
+products with different factors keeps a residual error; the final factor is divided out after
+decryption. The operations performed are those of the plan, one for one.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ComputationError, InputError, MissingExtraError
+from ..plan import Plan, is_integer
+
+DEFAULT_SCALE_BITS = 40
+OUTER_BITS = 60
+# Largest total coeff-modulus bits for 128-bit classical security (HE standard / SEAL).
+SECURITY_128_MAX_BITS = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881}
+MIN_POLY_MODULUS_DEGREE = 8192
+CHAIN_ERRORS = ("scale out of bounds", "end of modulus switching chain", "transparent",
+                "parms_id", "encryption parameters are not set correctly", "mismatch")
+
+
+class ChainExhausted(ComputationError):
+    """The ciphertext ran out of levels (or scale) before the plan finished."""
+
+
+def require_tenseal():
+    """Import TenSEAL (and its SEAL bindings) or raise MissingExtraError naming the extra."""
+    try:
+        import tenseal
+        import tenseal.sealapi  # noqa: F401  (registers SEAL types: primes of the chain)
+    except ImportError:
+        raise MissingExtraError("the CKKS backend", "he", "tenseal") from None
+    return tenseal
+
+
+@dataclass(frozen=True)
+class CKKSParameters:
+    """Encryption parameters for a chain of ``levels`` rescalings."""
+
+    levels: int
+    poly_modulus_degree: int
+    coeff_mod_bit_sizes: tuple[int, ...]
+    scale_bits: int
+    secure_128: bool
+
+    @property
+    def total_bits(self) -> int:
+        return sum(self.coeff_mod_bit_sizes)
+
+    def to_dict(self) -> dict:
+        return {
+            "levels": self.levels,
+            "poly_modulus_degree": self.poly_modulus_degree,
+            "coeff_mod_bit_sizes": list(self.coeff_mod_bit_sizes),
+            "scale_bits": self.scale_bits,
+            "total_bits": self.total_bits,
+            "security": "128-bit (HE standard, enforced by SEAL)" if self.secure_128 else "below 128-bit",
+        }
+
+
+def choose_parameters(levels: int, scale_bits: int = DEFAULT_SCALE_BITS, slots: int = 1) -> CKKSParameters:
+    """Smallest N that holds [60, scale_bits × levels, 60] at 128-bit security and ``slots`` values.
+
+    Raises:
+        InputError: ``levels`` < 0.
+        ComputationError: the chain is longer than N = 32768 allows at 128-bit security.
+    """
+    if levels < 0:
+        raise InputError(f"levels must be ≥ 0, got {levels}")
+    bits = (OUTER_BITS,) + (int(scale_bits),) * int(levels) + (OUTER_BITS,)
+    total = sum(bits)
+    for n in sorted(SECURITY_128_MAX_BITS):
+        if n >= MIN_POLY_MODULUS_DEGREE and total <= SECURITY_128_MAX_BITS[n] and n // 2 >= slots:
+            return CKKSParameters(int(levels), n, bits, int(scale_bits), True)
+    raise ComputationError(
+        f"a chain of {levels} levels at scale 2^{scale_bits} needs {total} modulus bits, more than "
+        f"TenSEAL's largest ring (N = 32768, {SECURITY_128_MAX_BITS[32768]} bits) allows at 128-bit security"
+    )
+
+
+def make_context(params: CKKSParameters):
+    """A TenSEAL CKKS context (relinearisation keys only: the plan needs no rotations)."""
+    ts = require_tenseal()
+    try:
+        context = ts.context(ts.SCHEME_TYPE.CKKS, poly_modulus_degree=params.poly_modulus_degree,
+                             coeff_mod_bit_sizes=list(params.coeff_mod_bit_sizes))
+    except ValueError as exc:
+        raise ComputationError(f"TenSEAL rejected the parameters {params.to_dict()}: {exc}") from None
+    context.global_scale = 2.0 ** params.scale_bits
+    return context
+
+
+def data_primes(context) -> list[int]:
+    """The data-level primes q_0 … q_L of the context (SEAL rescales by q_L first)."""
+    parms = context.seal_context().data.first_context_data().parms()
+    return [int(m.value()) for m in parms.coeff_modulus()]
+
+
+@dataclass(frozen=True)
+class CKKSRun:
+    """Outcome of one encrypted evaluation."""
+
+    outputs: np.ndarray
+    levels_used: int
+    seconds: float
+    encrypt_seconds: float
+    parameters: CKKSParameters
+
+
+@dataclass
+class _Fixed:
+    """A ciphertext at ``level`` whose decryption is g × (true value)."""
+
+    ct: object
+    level: int
+    g: float
+
+
+@dataclass
+class _Lazy:
+    """Σ coefficient·register + constant, not yet multiplied out (its scale is still free).
+
+    Scalar products are materialised when a consumer fixes the scale they must land on (the
+    factor g of the register they are added to), so that additions see equal factors.
+    """
+
+    terms: list  # [(_Fixed, coefficient)]
+    constant: float
+    level: int
+
+
+class _Executor:
+    """Plan callables on TenSEAL vectors that track levels and scale factors (see module doc)."""
+
+    def __init__(self, context, primes: list[int], scale: float, size: int, compensate: bool):
+        self.context = context
+        self.primes = primes
+        self.scale = scale
+        self.size = size
+        self.compensate = compensate
+        self.top = len(primes) - 1  # data level L: primes q_0 … q_L
+
+    def _rescale_factor(self, level: int) -> float:
+        """Δ/q for the prime a rescale at ``level`` divides by (1 when none is left: TenSEAL
+        itself then refuses the operation, and that refusal is what the caller reports)."""
+        index = self.top - level
+        return self.scale / self.primes[index] if index >= 1 else 1.0
+
+    def fixed(self, value, target: float = 1.0) -> _Fixed:
+        """Materialise a lazy sum so that it decrypts to ``target`` × (true value)."""
+        if isinstance(value, _Fixed):
+            return value
+        if not self.compensate:
+            target = 1.0
+        acc = None
+        g_plain = None
+        for f, c in value.terms:
+            factor = self._rescale_factor(f.level)
+            if self.compensate:
+                piece = f.ct * float(c * target / (f.g * factor))
+            else:
+                piece = f.ct * float(c)
+                g_plain = f.g * factor if g_plain is None else g_plain
+            acc = piece if acc is None else acc + piece
+        g = target if self.compensate else (g_plain or 1.0)
+        if value.constant != 0.0:
+            acc = acc + float(value.constant * g)
+        return _Fixed(acc, value.level, g)
+
+    def mul(self, a, b):
+        a, b = self.fixed(a), self.fixed(b)
+        level = max(a.level, b.level)
+        return _Fixed(a.ct * b.ct, level + 1, a.g * b.g * self._rescale_factor(level))
+
+    def mul_const(self, a, c):
+        if isinstance(a, _Lazy):
+            if is_integer(c):
+                return _Lazy([(f, k * c) for f, k in a.terms], a.constant * c, a.level)
+            a = self.fixed(a)
+        if is_integer(c):
+            return _Fixed(self._times_integer(a.ct, int(c)), a.level, a.g)
+        return _Lazy([(a, float(c))], 0.0, a.level + 1)
+
+    def _times_integer(self, ct, n: int):
+        ts = require_tenseal()
+        if n == 0:
+            return ts.ckks_vector(self.context, [0.0] * self.size)
+        result = None
+        power = ct
+        m = abs(n)
+        while m:
+            if m & 1:
+                result = power if result is None else result + power
+            m >>= 1
+            if m:
+                power = power + power
+        return -result if n < 0 else result
+
+    def add(self, a, b):
+        level = max(a.level, b.level)
+        if isinstance(a, _Lazy) and isinstance(b, _Lazy):
+            return _Lazy(a.terms + b.terms, a.constant + b.constant, level)
+        if isinstance(a, _Lazy):
+            a, b = b, a
+        b = self.fixed(b, target=a.g)
+        return _Fixed(a.ct + b.ct, level, a.g)
+
+    def add_const(self, a, c):
+        if isinstance(a, _Lazy):
+            return _Lazy(a.terms, a.constant + float(c), a.level)
+        return _Fixed(a.ct + float(c * a.g), a.level, a.g)
+
+
+def _is_chain_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in CHAIN_ERRORS)
+
+
+def run_plan(plan: Plan, inputs, levels: int, scale_bits: int = DEFAULT_SCALE_BITS,
+             compensate: bool = True) -> CKKSRun:
+    """Encrypt ``inputs`` (one ciphertext, one slot each), execute ``plan``, decrypt.
+
+    Args:
+        plan: evaluation plan whose register 0 is the encrypted input.
+        inputs: 1-D array of plaintext inputs (at most N/2 values).
+        levels: length L of the rescaling chain.
+        scale_bits: log2 of the scale Δ.
+
+    Raises:
+        ChainExhausted: the plan needs more levels than the chain has (TenSEAL's "scale out of
+            bounds" / "end of modulus switching chain" are turned into this one-line error).
+    """
+    inputs = np.asarray(inputs, dtype=float).ravel()
+    params = choose_parameters(levels, scale_bits, slots=len(inputs))
+    context = make_context(params)
+    ts = require_tenseal()
+    start = time.perf_counter()
+    encrypted = ts.ckks_vector(context, inputs.tolist())
+    encrypt_seconds = time.perf_counter() - start
+    executor = _Executor(context, data_primes(context), 2.0 ** scale_bits, len(inputs), compensate)
+    start = time.perf_counter()
+    try:
+        result = plan.execute(_Fixed(encrypted, 0, 1.0), mul=executor.mul, mul_const=executor.mul_const,
+                              add=executor.add, add_const=executor.add_const)
+        result = executor.fixed(result)
+        seconds = time.perf_counter() - start
+        ct = result.ct
+        outputs = np.asarray(ct.decrypt(), dtype=float)[: len(inputs)] / result.g
+        consumed = params.levels + 1 - ct.ciphertext()[0].coeff_modulus_size()
+    except ChainExhausted:
+        raise
+    except (ValueError, RuntimeError) as exc:
+        if _is_chain_error(exc):
+            raise ChainExhausted(
+                f"the plan needs more than {levels} level(s): TenSEAL stopped with '{' '.join(str(exc).split())}'"
+            ) from None
+        raise ComputationError(f"TenSEAL failed: {' '.join(str(exc).split())}") from None
+    if not np.all(np.isfinite(outputs)):
+        raise ComputationError("decryption produced non-finite values")
+    return CKKSRun(outputs, int(consumed), seconds, encrypt_seconds, params)
+
+
+def input_multiplier(domain) -> float:
+    """1 / max|x| over the domain: the encrypted input u = x / max|x| lies in [−1, 1]."""
+    bound = max(abs(float(domain[0])), abs(float(domain[1])))
+    return 1.0 / bound if bound > 0 and math.isfinite(bound) else 1.0
