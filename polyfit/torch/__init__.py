@@ -30,6 +30,10 @@ _LAZY = {
     "export_onnx": ".export",
     "onnx_op_types": ".export",
     "save_bundle": ".export",
+    "load_bundle": ".export",
+    "bundle": ".export",
+    "Profile": ".profiling",
+    "avg_pool_like": ".pooling",
     "fold_batchnorm": ".export",
 }
 

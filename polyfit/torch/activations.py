@@ -44,7 +44,9 @@ def channel_views(coefficients: torch.Tensor, x: torch.Tensor, channel_dim: int 
 
 def horner(t: torch.Tensor, coefficients: list[torch.Tensor]) -> torch.Tensor:
     """Σ c_k t^k by Horner's rule, out of place (autograd-friendly)."""
-    y = coefficients[-1] * torch.ones_like(t) if len(coefficients) == 1 else coefficients[-1] * t + coefficients[-2]
+    if len(coefficients) == 1:
+        return torch.zeros_like(t) + coefficients[0]
+    y = t * coefficients[-1] + coefficients[-2]
     for c in reversed(coefficients[:-2]):
         y = y * t + c
     return y
@@ -58,7 +60,7 @@ def clenshaw(t: torch.Tensor, coefficients: list[torch.Tensor], interval: tuple[
     lo, hi = interval
     w = t * (2.0 / (hi - lo)) - (hi + lo) / (hi - lo)
     if len(coefficients) == 1:
-        return coefficients[0] * torch.ones_like(w)
+        return torch.zeros_like(w) + coefficients[0]
     two_w = 2.0 * w
     b1 = torch.zeros_like(w)
     b2 = torch.zeros_like(w)
@@ -80,13 +82,18 @@ def apply_combine(combine: str, x: torch.Tensor, s: torch.Tensor) -> torch.Tenso
     raise InputError(f"unknown combine {combine!r}; allowed: {', '.join(COMBINES)}")
 
 
-def evaluate(x: torch.Tensor, spec: "EvalSpec", coefficients: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """y(x) for the approximation described by ``spec`` (out of place, differentiable)."""
+def evaluate(x: torch.Tensor, spec: "EvalSpec", coefficients: tuple[torch.Tensor, ...],
+             as_constants: bool = False) -> torch.Tensor:
+    """y(x) for the approximation described by ``spec`` (out of place, differentiable).
+
+    ``as_constants``: per-layer coefficients enter as Python floats (graph constants when
+    tracing for export: plain Mul/Add nodes, no coefficient tensors to split).
+    """
     if spec.clip is not None:
         x = x.clamp(spec.clip[0], spec.clip[1])
     s = x * spec.input_scale if spec.input_scale != 1.0 else x
     for (basis, interval), coef in zip(spec.stages, coefficients):
-        views = channel_views(coef, x, spec.channel_dim)
+        views = coef.tolist() if as_constants and coef.dim() == 1 else channel_views(coef, x, spec.channel_dim)
         s = horner(s, views) if basis == "monomial" else clenshaw(s, views, interval)
     return apply_combine(spec.combine, x, s)
 
@@ -360,7 +367,7 @@ class PolyActivation(nn.Module):
         if spec.is_single_monomial and not _tracing():
             with torch.no_grad():
                 return monomial_forward(x, spec, coefficients[0])
-        return evaluate(x, spec, coefficients)
+        return evaluate(x, spec, coefficients, as_constants=_tracing())
 
     def extra_repr(self) -> str:
         a = self.approximation

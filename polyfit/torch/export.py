@@ -1,0 +1,393 @@
+"""Deployment: finalize a trained model, export it to ONNX, bundle each site's artifact.
+
+- :func:`finalize` turns a training-time model into its inference form: every
+  :class:`~polyfit.torch.Blended` becomes its polynomial, clipping is dropped
+  (PolyActivation's ``clip`` and the recipes' ``ClipInTraining``), optionally BatchNorm is
+  folded into the preceding Conv/Linear, and the model is put in eval mode.
+- :func:`export_onnx` writes an ONNX file through torch's TorchScript exporter and checks
+  that the graph holds only arithmetic HE/MPC can evaluate (Add, Mul, MatMul/Gemm, Conv,
+  average pooling …) plus layout ops (Reshape, Flatten …). When the ``onnx`` package is
+  absent, torch's exporter still serialises the model in C++ but then calls ``onnx`` only
+  to splice in onnxscript functions, which these models never contain; that one step is
+  bypassed for the duration of the export. :func:`onnx_op_types` reads the op types back
+  from the protobuf wire format directly, so no ``onnx`` package is needed at all.
+- :func:`save_bundle` writes a JSON file with each site's artifact (SPEC §3 dicts).
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import ComputationError, InputError
+
+#: Arithmetic ops a polynomial network exports to (plaintext-ciphertext or ciphertext products and sums).
+ARITHMETIC_OPS = frozenset({"Add", "Sub", "Mul", "Neg", "Sum", "MatMul", "Gemm", "Conv", "ConvTranspose",
+                            "AveragePool", "GlobalAveragePool", "BatchNormalization"})
+#: Data-movement ops (no arithmetic on values).
+LAYOUT_OPS = frozenset({"Constant", "Identity", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat",
+                        "Split", "Slice", "Gather", "Shape", "Pad", "Expand", "ConstantOfShape", "Cast", "Dropout"})
+ALLOWED_OPS = ARITHMETIC_OPS | LAYOUT_OPS
+
+
+# -- finalize -------------------------------------------------------------------------------------
+
+def finalize(model: nn.Module, *, fold_bn: bool = False, example_inputs=None, inplace: bool = False) -> nn.Module:
+    """The inference form of a model trained with polyfit.torch (eval mode).
+
+    Args:
+        model: the trained network.
+        fold_bn: fold each BatchNorm into the Conv/Linear that feeds it (eval statistics):
+            W' = W·γ/σ, b' = (b − μ)·γ/σ + β with σ = sqrt(var + eps). With ``example_inputs``
+            the pairs come from a dry run (the BN's input is that layer's output, with no layer
+            in between, each called once); without, from adjacent children of ``nn.Sequential``.
+        example_inputs: inputs for the dry run of ``fold_bn``.
+        inplace: modify ``model`` instead of a deep copy.
+
+    A Blended with λ < 1 still mixes in its original activation: it is replaced by its
+    polynomial all the same, with a warning naming it.
+    """
+    from .activations import PolyActivation
+    from .blend import Blended
+
+    target = model if inplace else copy.deepcopy(model)
+    clip_types = _clip_in_training_types()
+    swaps = []
+    for name, module in target.named_modules():
+        if not name:
+            continue
+        if isinstance(module, Blended):
+            if module.lambda_ < 1.0:
+                warnings.warn(f"finalize: Blended site {name!r} has λ = {module.lambda_:g} < 1; "
+                              "it is replaced by its polynomial alone", stacklevel=2)
+            swaps.append((name, module.polynomial))
+        elif clip_types and isinstance(module, clip_types):
+            swaps.append((name, nn.Identity()))
+    for name, new in _outermost(swaps):
+        _set_submodule(target, name, new)
+    for module in target.modules():
+        if isinstance(module, PolyActivation):
+            module.clip_range = None
+    target.eval()
+    if fold_bn:
+        fold_batchnorm(target, example_inputs=example_inputs)
+    return target
+
+
+def _clip_in_training_types() -> tuple[type, ...]:
+    try:
+        from .recipes.pillar import ClipInTraining
+    except ImportError:
+        return ()
+    return (ClipInTraining,)
+
+
+def _outermost(swaps):
+    """Drop swaps nested inside an earlier swapped module (e.g. inside a Blended)."""
+    kept = []
+    for name, new in swaps:
+        if not any(name.startswith(k + ".") for k, _ in kept):
+            kept.append((name, new))
+    return kept
+
+
+def _set_submodule(root: nn.Module, path: str, new: nn.Module) -> None:
+    parent_path, _, leaf = path.rpartition(".")
+    setattr(root.get_submodule(parent_path) if parent_path else root, leaf, new)
+
+
+def fold_batchnorm(model: nn.Module, example_inputs=None) -> list[tuple[str, str]]:
+    """Fold BatchNorm layers into the preceding Conv/Linear in place; returns the (layer, bn) pairs.
+
+    The model must be in eval mode (running statistics are used).
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+    if model.training:
+        raise InputError("fold_batchnorm needs the model in eval mode (call model.eval() or finalize())")
+    pairs = _bn_pairs_by_dry_run(model, example_inputs) if example_inputs is not None else _bn_pairs_in_sequentials(model)
+    for layer_name, bn_name in pairs:
+        layer, bn = model.get_submodule(layer_name), model.get_submodule(bn_name)
+        fused = fuse_conv_bn_eval(layer, bn) if isinstance(layer, nn.modules.conv._ConvNd) else fuse_linear_bn_eval(layer, bn)
+        _set_submodule(model, layer_name, fused)
+        _set_submodule(model, bn_name, nn.Identity())
+    return pairs
+
+
+_FOLDABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+
+
+def _foldable(layer, bn) -> bool:
+    if isinstance(layer, nn.Linear):
+        return isinstance(bn, nn.BatchNorm1d) and bn.num_features == layer.out_features and bn.track_running_stats
+    ranks = {nn.Conv1d: nn.BatchNorm1d, nn.Conv2d: nn.BatchNorm2d, nn.Conv3d: nn.BatchNorm3d}
+    return (isinstance(bn, ranks.get(type(layer), ())) and bn.num_features == layer.out_channels
+            and bn.track_running_stats)
+
+
+def _bn_pairs_in_sequentials(model) -> list[tuple[str, str]]:
+    pairs = []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Sequential):
+            children = list(module.named_children())
+            for (a_name, a), (b_name, b) in zip(children, children[1:]):
+                if isinstance(a, _FOLDABLE) and _foldable(a, b):
+                    prefix = f"{name}." if name else ""
+                    pairs.append((prefix + a_name, prefix + b_name))
+    return pairs
+
+
+def _bn_pairs_by_dry_run(model, example_inputs) -> list[tuple[str, str]]:
+    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    leaves = [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
+    calls: dict[str, int] = {}
+    order: list[tuple[str, int | None, int | None]] = []  # (name, id(input), id(output))
+    handles = []
+
+    def hook(name):
+        def record(mod, inputs, output):
+            calls[name] = calls.get(name, 0) + 1
+            first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+            order.append((name, id(first) if first is not None else None, id(output)))
+        return record
+
+    try:
+        for name, module in leaves:
+            handles.append(module.register_forward_hook(hook(name)))
+        outputs_alive = []
+        with torch.no_grad():
+            outputs_alive.append(model(*args))  # keeps ids meaningful while compared below
+    finally:
+        for h in handles:
+            h.remove()
+    pairs = []
+    for (a_name, _, a_out), (b_name, b_in, _) in zip(order, order[1:]):
+        a, b = model.get_submodule(a_name), model.get_submodule(b_name)
+        if (isinstance(a, _FOLDABLE) and _foldable(a, b) and a_out == b_in
+                and calls.get(a_name) == 1 and calls.get(b_name) == 1):
+            pairs.append((a_name, b_name))
+    return pairs
+
+
+# -- ONNX -----------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _exporter_without_onnx_package():
+    """Skip torch's onnxscript-function splicing (the only step needing ``onnx``) if onnx is absent."""
+    try:
+        import onnx  # noqa: F401
+
+        yield
+        return
+    except ImportError:
+        pass
+    from torch.onnx._internal.torchscript_exporter import onnx_proto_utils
+
+    original = onnx_proto_utils._add_onnxscript_fn
+    onnx_proto_utils._add_onnxscript_fn = lambda model_bytes, custom_opsets: model_bytes
+    try:
+        yield
+    finally:
+        onnx_proto_utils._add_onnxscript_fn = original
+
+
+def onnx_model_bytes(model: nn.Module, example_inputs, *, opset_version: int = 17, dynamic_batch: bool = True) -> bytes:
+    """Serialised ONNX ModelProto of ``model`` (eval mode) traced on ``example_inputs``."""
+    import io
+
+    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    names = [f"input_{i}" for i in range(len(args))] if len(args) > 1 else ["input"]
+    axes = {n: {0: "batch"} for n in names} | {"output": {0: "batch"}} if dynamic_batch else None
+    buffer = io.BytesIO()
+    was_training = model.training
+    model.eval()
+    try:
+        with _exporter_without_onnx_package(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(model, args, buffer, dynamo=False, opset_version=opset_version, input_names=names,
+                              output_names=["output"], dynamic_axes=axes)
+    except (RuntimeError, torch.onnx.OnnxExporterError) as exc:
+        raise ComputationError(f"ONNX export failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        model.train(was_training)
+    return buffer.getvalue()
+
+
+def onnx_op_types(model_bytes: bytes) -> list[str]:
+    """Op types of the main graph's nodes, in order, read from the protobuf wire format.
+
+    ModelProto.graph is field 7, GraphProto.node field 1, NodeProto.op_type field 4.
+    """
+    graph = _fields(model_bytes).get(7)
+    if not graph:
+        raise InputError("not an ONNX model: no graph field")
+    return [_fields(node)[4][0].decode("utf-8") for node in _fields(graph[0]).get(1, [])]
+
+
+def _fields(data: bytes) -> dict[int, list[bytes]]:
+    """Length-delimited fields of one protobuf message: {field number: [payloads]}."""
+    out: dict[int, list[bytes]] = {}
+    i, n = 0, len(data)
+    while i < n:
+        key, i = _varint(data, i)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            _, i = _varint(data, i)
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        elif wire == 2:
+            length, i = _varint(data, i)
+            out.setdefault(number, []).append(data[i:i + length])
+            i += length
+        else:
+            raise InputError(f"not an ONNX model: unsupported protobuf wire type {wire}")
+    return out
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if i >= len(data):
+            raise InputError("not an ONNX model: truncated protobuf")
+        byte = data[i]
+        i += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, i
+        shift += 7
+
+
+def export_onnx(model: nn.Module, example_inputs, path, *, opset_version: int = 17, allowed_ops=ALLOWED_OPS,
+                check: bool = True) -> list[str]:
+    """Write ``model`` as ONNX to ``path`` (atomically); returns the graph's op types.
+
+    With ``check`` (default) raise :class:`ComputationError` naming any op outside
+    ``allowed_ops`` (e.g. a ReLU or Max left behind) and write nothing.
+    """
+    data = onnx_model_bytes(model, example_inputs, opset_version=opset_version)
+    ops = onnx_op_types(data)
+    if check:
+        bad = sorted(set(ops) - set(allowed_ops))
+        if bad:
+            raise ComputationError(f"the exported graph uses non-polynomial ops {', '.join(bad)}; "
+                                   f"allowed: arithmetic {', '.join(sorted(ARITHMETIC_OPS))} and layout ops")
+    _atomic_write_bytes(path, data)
+    return ops
+
+
+def _atomic_write_bytes(path, data: bytes) -> str:
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return str(path)
+
+
+# -- JSON bundle ----------------------------------------------------------------------------------
+
+BUNDLE_SCHEMA = "polyfit/torch-bundle"
+BUNDLE_VERSION = "1.0"
+
+
+def bundle(model: nn.Module, *, example_inputs=None, quadratic_domain=(-1.0, 1.0), onnx_file: str | None = None) -> dict:
+    """The bundle as a dict: every polynomial site with its artifact(s), in execution order.
+
+    Sites: PolyActivation (one artifact, or one per channel), TrainableQuadratic (an
+    artifact on ``quadratic_domain``, or ``{name: domain}``), ApproxMinMaxNorm (its affine
+    eval-mode map), SignMaxPool2d (its comparator's artifact and scale). With
+    ``example_inputs`` the order is the dry run's execution order, else module order.
+    """
+    from ..artifact import to_dict
+    from .activations import PolyActivation
+    from .norm import ApproxMinMaxNorm
+    from .pooling import SignMaxPool2d
+    from .quadratic import TrainableQuadratic
+
+    kinds = (PolyActivation, TrainableQuadratic, ApproxMinMaxNorm, SignMaxPool2d)
+    names = [n for n, m in model.named_modules() if n and isinstance(m, kinds)]
+    if example_inputs is not None:
+        from .surgery import find_sites
+
+        ran = [s.name for s in find_sites(model, example_inputs, kinds=kinds) if s.reachable]
+        names = ran + [n for n in names if n not in ran]
+    names = [n for n in names if not any(n.startswith(o + ".") for o in names if o != n)]
+    sites = []
+    for name in names:
+        module = model.get_submodule(name)
+        entry: dict = {"name": name, "type": type(module).__name__}
+        if isinstance(module, PolyActivation):
+            entry["channel_dim"] = module.channel_dim
+            entry["artifacts"] = [to_dict(a) for a in module.to_approximations()]
+        elif isinstance(module, TrainableQuadratic):
+            domain = quadratic_domain.get(name, (-1.0, 1.0)) if isinstance(quadratic_domain, dict) else quadratic_domain
+            if module.channel_dim is None:
+                entry["artifacts"] = [to_dict(module.to_approximation(domain))]
+            else:
+                entry["channel_dim"] = module.channel_dim
+                entry["coefficients"] = {"a": module.a.tolist(), "b": module.b.tolist(),
+                                         "c": module.c.tolist() if module.c is not None else None}
+        elif isinstance(module, ApproxMinMaxNorm):
+            entry["channel_dim"] = module.channel_dim
+            entry["mode"] = module.mode
+            if module.mode != "batch":
+                a, b = module.affine()
+                entry["affine"] = {"scale": a.tolist(), "shift": b.tolist()}
+        else:  # SignMaxPool2d
+            entry.update(kind=module.kind, scale=module.scale, kernel_size=list(module.kernel_size),
+                         stride=list(module.stride))
+            if isinstance(module.comparator, PolyActivation):
+                entry["artifacts"] = [to_dict(module.comparator.to_approximation())]
+        sites.append(entry)
+    from .._version import __version__
+
+    out = {"schema": BUNDLE_SCHEMA, "schema_version": BUNDLE_VERSION, "polyfit_version": __version__,
+           "sites": sites}
+    if onnx_file:
+        out["onnx"] = onnx_file
+    return out
+
+
+def save_bundle(model: nn.Module, path, **kwargs) -> str:
+    """Write :func:`bundle` as JSON atomically; returns the path."""
+    from ..artifact import atomic_write_text
+
+    return atomic_write_text(path, json.dumps(bundle(model, **kwargs), indent=2, allow_nan=False) + "\n")
+
+
+def load_bundle(path) -> dict:
+    """Read a bundle: ``{"sites": [{"name", "type", "approximations": [Approximation, ...]}, ...], ...}``."""
+    from ..artifact import from_dict
+    from ..errors import ArtifactError
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read bundle {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
+        raise ArtifactError(f"{str(path)!r} is not a polyfit torch bundle (schema {BUNDLE_SCHEMA!r})")
+    if str(data.get("schema_version", "")).split(".")[0] != BUNDLE_VERSION.split(".")[0]:
+        raise ArtifactError(f"bundle schema_version {data.get('schema_version')!r} is not supported; allowed: 1.x")
+    for site in data.get("sites", []):
+        site["approximations"] = [from_dict(a) for a in site.get("artifacts", [])]
+    return data
