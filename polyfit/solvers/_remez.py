@@ -278,7 +278,8 @@ def remez(func: Callable, pieces, degrees: Sequence[int], *, breakpoints=(), tol
     pieces = [(float(a), float(b)) for a, b in pieces]
     size = points_per_piece or max(1024, 48 * n)
     base_u, base_piece = dense_grid(pieces, size, breakpoints)
-    base_g = np.asarray(func(base_u), dtype=float)
+    with np.errstate(all="ignore"):
+        base_g = np.asarray(func(base_u), dtype=float)
     if not np.all(np.isfinite(base_g)):
         raise ComputationError(f"{label} is not finite on the approximation interval")
     scale = max(1.0, float(np.max(np.abs(base_g))))

@@ -111,7 +111,7 @@ def solve(problem: FitProblem):
     _check_problem(problem)
     options = _options(problem.options)
     target = problem.target
-    label = f"{target.name!r} at degree {problem.degree}"
+    label = f"target {target.name!r} at degree {problem.degree}"
     with Stopwatch() as sw:
         window = Window(problem.t_domain, problem.input_scale)
         g = _window_function(target, window)
@@ -270,7 +270,10 @@ def _choose_reduction(g, degree, window: Window, pieces, breakpoints, parity: bo
     if half is None:
         return _no_reduction(degree, pieces, breakpoints)
     u, _ = dense_grid(half, PARITY_SAMPLES, [abs(b) for b in breakpoints])
-    plus, minus = g(u), g(-u)
+    with np.errstate(all="ignore"):
+        plus, minus = g(u), g(-u)
+    if not (np.all(np.isfinite(plus)) and np.all(np.isfinite(minus))):
+        return _no_reduction(degree, pieces, breakpoints)  # the exchange reports where g is not finite
     scale = max(1.0, float(np.max(np.abs(plus))), float(np.max(np.abs(minus))))
     even_part, odd_part = 0.5 * (plus + minus), 0.5 * (plus - minus)
     cap = min(degree, POLYNOMIAL_PART_MAX_DEGREE)
@@ -299,6 +302,8 @@ def _run(g, reduction: Reduction, degree: int, options: dict, label: str):
                        max_iterations=options["max_iterations"], points_per_piece=options["points_per_piece"],
                        label=label)
     except ComputationError as exc:
+        if label in str(exc):
+            raise
         raise ComputationError(f"minimax (Remez) for {label} failed: {exc}") from None
     cheb = reduction.polynomial_part.copy()
     cheb[list(reduction.degrees)] += result.coefficients
