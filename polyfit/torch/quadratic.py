@@ -59,8 +59,8 @@ class TrainableQuadratic(nn.Module):
         """[c, b, a] lowest degree first (per-layer modules), as an artifact stores them."""
         if self.channel_dim is not None:
             raise InputError("TrainableQuadratic.coefficients() is per-layer; read .a/.b/.c for per-channel")
-        c = float(self.c) if self.c is not None else 0.0
-        return [c, float(self.b), float(self.a)]
+        c = float(self.c.detach()) if self.c is not None else 0.0
+        return [c, float(self.b.detach()), float(self.a.detach())]
 
     def to_approximation(self, domain=(-1.0, 1.0), target="relu"):
         """The current quadratic as a one-stage monomial Approximation on ``domain``."""
