@@ -325,3 +325,28 @@ def penalty_loss(penalty):
     def loss_fn(model, xb, yb):
         return F.cross_entropy(model(xb), yb) + penalty.penalty().to(xb.device)
     return loss_fn
+
+
+@torch.no_grad()
+def site_input_samples(model: nn.Module, sites: dict[str, nn.Module], x: torch.Tensor, per_site: int = 20000,
+                       seed: int = 0) -> dict[str, torch.Tensor]:
+    """Profile: up to ``per_site`` random elements of each site's input over ``x`` (eval
+    mode), through polyfit.torch.profile_sites when available, else forward pre-hooks."""
+    from polyfit.torch.recipes import HookSet
+
+    seen: dict[str, list] = {name: [] for name in sites}
+    with HookSet() as hooks:
+        for name, module in sites.items():
+            hooks.add(module.register_forward_pre_hook(lambda m, a, _n=name: seen[_n].append(a[0].detach().flatten())))
+        was = model.training
+        model.eval()
+        for xb, _ in batches(x, torch.zeros(len(x), dtype=torch.long, device=x.device), 256, None):
+            model(xb)
+        model.train(was)
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for name, chunks in seen.items():
+        flat = torch.cat(chunks).cpu()
+        idx = torch.randperm(flat.numel(), generator=g)[:per_site]
+        out[name] = flat[idx]
+    return out

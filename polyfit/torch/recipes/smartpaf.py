@@ -60,9 +60,16 @@ def static_scale(samples, quantile: float = 1.0, margin: float = 1.0, site: str 
 def scaled_approximation(approximation, scale: float):
     """The same approximation evaluated on x/S: input_scale/S, domain·S (reports recomputed).
 
-    For a sign-based ReLU composite (combine relu) on [-1, 1] this is ReLU on [-S, S]."""
+    For a sign-based ReLU composite (combine relu) on [-1, 1] this is ReLU on [-S, S]:
+    x·(1 + s(x/S))/2 ≈ x·(1 + sign(x))/2. Only the sign-based combines (relu, abs, step)
+    are invariant under the input scaling; a plain fit (combine none) of f would become an
+    approximation of f(x/S), so it is refused: refit it on [-S, S] instead.
+    """
     from ...reports import with_reports
 
+    if approximation.combine == "none":
+        raise InputError("static scale applies to sign-based composites (combine relu, abs or step); "
+                         "for a plain fit, fit the target on [-S, S] instead")
     if not (math.isfinite(scale) and scale > 0):
         raise InputError(f"scale must be a finite number > 0, got {scale!r}")
     lo, hi = approximation.domain
@@ -129,10 +136,13 @@ def tune_gradient(activation: nn.Module, samples, target: Callable[[torch.Tensor
 
 
 # -- progressive approximation --------------------------------------------------------------
-def progressive_replacement(model: nn.Module, factory, fine_tune, example_inputs, sites=None) -> list[dict]:
+def progressive_replacement(model: nn.Module, factory, fine_tune, example_inputs, sites=None,
+                            train_site: bool = False) -> list[dict]:
     """PA: for each site in execution order, replace it (in place) by ``factory(site)`` and
     call ``fine_tune(model, site_name, parameters)`` with only ``parameters`` — those of the
-    layers up to and including the site — trainable (the rest frozen meanwhile).
+    layers before the site, plus the site's own coefficients when ``train_site`` — trainable
+    (the rest frozen meanwhile). Coefficients are left to AT by default: a small change of
+    a coefficient moves every activation of the layer (SmartPAF §3.4).
 
     Args:
         model: the network (modified in place).
@@ -155,7 +165,7 @@ def progressive_replacement(model: nn.Module, factory, fine_tune, example_inputs
     for name in names:
         replace_activations(model, factory, sites=[by_name[name]], inplace=True)
         order = execution_order(model, example_inputs)
-        params = [p for p in parameters_between(model, order, None, name, include_stop=True)]
+        params = parameters_between(model, order, None, name, include_stop=train_site)
         with frozen(model, params):
             result = fine_tune(model, name, params)
         log.append({"site": name, "parameters": sum(p.numel() for p in params), "result": result})
