@@ -115,6 +115,19 @@ def test_even_target_uses_half_the_unknowns():
     assert len(approx.provenance["reference_x"]) == 16 // 2 + 2  # reduced reference, u in [0, 1]
 
 
+def test_parity_guess_that_fails_on_the_whole_domain_is_dropped():
+    """Odd at the 257 probe points but not in between: the full-domain check catches it."""
+    def bumpy(x):
+        return np.tanh(x) + 0.05 * np.maximum(0.0, 1.0 - np.abs(x / 8 - 0.5031) / 0.0025)
+
+    approx = minimax(bumpy, 9, 8)
+    prov = approx.provenance
+    assert prov["reduction"]["kind"] == "none"
+    assert any("did not hold" in w for w in prov["warnings"])
+    assert prov["upper_bound"] == pytest.approx(minimax(bumpy, 9, 8, parity=False).provenance["upper_bound"], rel=1e-9)
+    assert approx.metrics["max_abs_error"] <= prov["upper_bound"] * (1 + 1e-12)
+
+
 def test_relu_is_x_over_2_plus_half_the_abs_minimax():
     """relu = x/2 + |x|/2 and x/2 is in the space, so the optima differ by exactly x/2."""
     a_range = 3.0
