@@ -18,7 +18,8 @@ Three kinds:
     polynomial explode on D's tails and a range too large wastes its accuracy: the trade-off
     the search explores.
 (b) :class:`NetworkAccuracy` — a trained torch model, a data loader and a per-sample metric;
-    every activation module (``nn.ReLU`` by default) is replaced by the polynomial, no
+    every activation module (``nn.ReLU`` by default) is replaced by the polynomial with
+    :func:`polyfit.torch.replace_activations` and :class:`polyfit.torch.PolyActivation`, no
     retraining. Samples whose output holds a NaN or ±inf count as wrong, and the fraction of
     such samples is reported as ``nan_rate`` (Sisyphus dropped them from the denominator).
 (c) :class:`CallableObjective` — any callable Approximation → score (or dict).
@@ -168,61 +169,6 @@ def top1_correct(outputs, labels):
     return (outputs.argmax(dim=-1) == labels).to(outputs.dtype)
 
 
-def polynomial_module(approx, dtype=None):
-    """A torch ``nn.Module`` computing ``approx`` element-wise with fixed monomial coefficients.
-
-    Each stage is evaluated by Horner's rule in its monomial coefficients (converted from
-    Chebyshev where needed), then ``combine`` is applied, exactly as
-    :meth:`Approximation.__call__` does in numpy. Used when :mod:`polyfit.torch` is not
-    available; the coefficients are buffers (no training).
-    """
-    import torch
-
-    class PolynomialActivation(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.input_scale = float(approx.input_scale)
-            self.combine = approx.combine
-            self.n_stages = len(approx.stages)
-            for i, stage in enumerate(approx.stages):
-                coefs = torch.as_tensor(stage.monomial_coefficients(), dtype=dtype or torch.get_default_dtype())
-                self.register_buffer(f"coefficients_{i}", coefs)
-
-        def forward(self, x):
-            s = x * self.input_scale if self.input_scale != 1.0 else x
-            for i in range(self.n_stages):
-                c = getattr(self, f"coefficients_{i}").to(dtype=s.dtype, device=s.device)
-                acc = torch.full_like(s, float(c[-1]))
-                for k in range(c.numel() - 2, -1, -1):
-                    acc = acc * s + c[k]
-                s = acc
-            if self.combine == "none":
-                return s
-            if self.combine == "relu":
-                return 0.5 * (x + x * s)
-            if self.combine == "abs":
-                return x * s
-            return 0.5 * (1.0 + s)
-
-        def extra_repr(self):
-            return f"degrees={[st.degree for st in approx.stages]}, domain={approx.domain}"
-
-    return PolynomialActivation()
-
-
-def replace_activation_modules(model, factory, types) -> int:
-    """Replace, in place, every submodule that is an instance of ``types`` by ``factory()``.
-
-    Collects the sites first and assigns after (torch.ao.quantization's pattern). Returns
-    the number replaced.
-    """
-    sites = [(parent, name) for parent in model.modules() for name, child in parent.named_children()
-             if isinstance(child, types)]
-    for parent, name in sites:
-        setattr(parent, name, factory())
-    return len(sites)
-
-
 @dataclass
 class NetworkAccuracy:
     """Mean per-sample metric of ``model`` on ``loader`` with every activation replaced.
@@ -260,13 +206,15 @@ class NetworkAccuracy:
             raise InputError(f"model has no {names} module to replace (functional calls such as F.relu cannot be reached)")
 
     def network(self, approx):
-        """A deep copy of the model with every activation replaced by ``approx`` (eval mode)."""
-        import copy
+        """A copy of the model with every activation replaced by ``approx`` (eval mode).
 
-        net = copy.deepcopy(self.model)
-        dtype = next((p.dtype for p in net.parameters()), None)
-        factory = _activation_factory(approx, dtype)
-        replace_activation_modules(net, factory, self.activation_types)
+        Uses :func:`polyfit.torch.replace_activations` with one
+        :class:`polyfit.torch.PolyActivation` (fixed coefficients) per site.
+        """
+        from .torch import PolyActivation, replace_activations
+
+        net, _report = replace_activations(self.model, lambda site: PolyActivation(approx),
+                                           kinds=self.activation_types)
         return net.eval()
 
     def __call__(self, approx) -> dict:
@@ -298,11 +246,6 @@ class NetworkAccuracy:
                 "activations": [t.__name__ for t in self.activation_types],
                 "metric": getattr(self.metric, "__name__", "top1_correct") if self.metric else "top1_correct",
                 "nan_policy": "non-finite outputs count as wrong", "direction": self.direction}
-
-
-def _activation_factory(approx, dtype):
-    """polyfit.torch's module when that adapter is installed, else :func:`polynomial_module`."""
-    return lambda: polynomial_module(approx, dtype)
 
 
 # ---------------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ SCHEMA = "polyfit/search-result"
 SCHEMA_VERSION = "1.0"
 METHODS = ("lstsq", "minimax")
 STRATEGIES = ("bo", "random")
-DEFAULT_ACQUISITION = {"num_restarts": 4, "raw_samples": 64, "mc_samples": 128, "maxiter": 100, "threads": 1}
+DEFAULT_ACQUISITION = {"num_restarts": 4, "raw_samples": 64, "mc_samples": 128, "maxiter": 100, "threads": 1,
+                       "floor_decades": 3.0}
 
 
 # ---------------------------------------------------------------------------------------
@@ -65,13 +66,14 @@ def parse_degrees(spec) -> tuple[int, ...]:
         try:
             if "-" in text and "," not in text:
                 lo, hi = (int(v) for v in text.split("-"))
-                if lo > hi:
-                    raise InputError(f"degree range {spec!r} is inverted; write LO-HI with LO <= HI")
                 values = list(range(lo, hi + 1))
             else:
+                lo = hi = 0
                 values = [int(v) for v in text.split(",") if v.strip()]
         except ValueError:
             raise InputError(f"degrees {spec!r} must be LO-HI (e.g. 2-9) or a list (e.g. 3,7,15,31)") from None
+        if lo > hi:
+            raise InputError(f"degree range {spec!r} is inverted; write LO-HI with LO <= HI")
     elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         values = [int(spec)]
     else:
@@ -787,7 +789,7 @@ def _unit_bounds(torch, dims):
     return torch.stack([torch.zeros(dims, dtype=torch.double), torch.ones(dims, dtype=torch.double)])
 
 
-def _model_targets(evaluations, direction, log_scale, pareto) -> np.ndarray:
+def _model_targets(evaluations, direction, log_scale, pareto, floor_decades=None) -> np.ndarray:
     """Training targets for the GP (maximised): ±score or ±log10(score); failures at the
     worst value seen. With ``pareto`` a second column −ckks_levels."""
     s = np.array([e.score for e in evaluations], dtype=float)
@@ -797,6 +799,11 @@ def _model_targets(evaluations, direction, log_scale, pareto) -> np.ndarray:
             s = np.log10(np.maximum(s, 1e-300))
     y = -s if direction == "minimize" else s
     y = np.where(ok, y, np.min(y[ok]))
+    if log_scale and floor_decades is not None:
+        # Scores more than floor_decades decades worse than the best are all just "bad": an
+        # exploding polynomial (1e9) would otherwise dominate the GP's scale and flatten
+        # the region near the optimum that the search has to resolve.
+        y = np.maximum(y, y.max() - floor_decades)
     if not pareto:
         return y[:, None]
     levels = np.array([e.ckks_levels if e.ckks_levels is not None else np.nan for e in evaluations], dtype=float)
@@ -825,7 +832,9 @@ def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, 
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
     X = torch.tensor([space.to_unit(e.point) for e in evaluations], dtype=torch.double)
-    Y = torch.tensor(_model_targets(evaluations, direction, log_scale, pareto), dtype=torch.double)
+    floor = acq["floor_decades"]
+    Y = torch.tensor(_model_targets(evaluations, direction, log_scale, pareto, None if floor is None else float(floor)),
+                     dtype=torch.double)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # BoTorch's optimisation/numerical warnings: the fit still returns a model

@@ -1,0 +1,91 @@
+"""``polyfit search``: Bayesian optimisation of degree and range (one call to pf.search)."""
+from __future__ import annotations
+
+from .common import finite_float, format_number, positive_int
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "search", help="Bayesian optimisation of degree and fit range (Sisyphus)",
+        description="Search polynomial degree × fit range [-a, a] with BoTorch (GP + qLogNoisyEI), scoring each fit by "
+                    "an objective. Example: polyfit search --degrees 2-9 --range-bounds 0.5 50 "
+                    "--objective gaussian:sigma=2 --budget 50 --seed 0")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--function", default="relu", metavar="NAME", help="target function (default relu)")
+    which.add_argument("--expr", metavar="E", help="SymPy expression in x")
+    p.add_argument("--degrees", default="2-9", metavar="SPEC", help="LO-HI (e.g. 2-9) or a list (e.g. 3,7,15,31); default 2-9")
+    p.add_argument("--range-bounds", type=finite_float, nargs=2, default=(0.5, 50.0), metavar=("LO", "HI"),
+                   help="bounds of the range a (fit on [-a, a]), searched on a log scale; default 0.5 50")
+    p.add_argument("--objective", default="gaussian:sigma=2", metavar="SPEC",
+                   help="expected error under inputs: gaussian:sigma=S[,mean=M], uniform:a=A, uniform:lo=L,hi=H, "
+                        "samples:path=FILE (.npy or text); options error=mse|mae, depth_penalty=λ (default gaussian:sigma=2)")
+    p.add_argument("--max-depth", type=positive_int, metavar="L", help="only degrees with at most L CKKS levels")
+    p.add_argument("--bits", metavar="F[,F...]", help="also search fractional bits of quantized coefficients, e.g. 8,10,12")
+    p.add_argument("--methods", default="lstsq", metavar="M[,M]", help="fitting methods to search: lstsq, minimax (default lstsq)")
+    p.add_argument("--budget", type=positive_int, default=50, metavar="N", help="evaluations in total (default 50)")
+    p.add_argument("--initial", type=positive_int, metavar="N", help="Sobol points before the first model (default max(2·dims, min(10, budget/5)))")
+    p.add_argument("--batch", type=positive_int, default=1, metavar="Q", help="points proposed per round (default 1)")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="W", help="evaluate a batch on W processes (default 1: in process)")
+    p.add_argument("--seed", type=positive_int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--strategy", choices=("bo", "random"), default="bo", help="bo (default) or random search (baseline)")
+    p.add_argument("--pareto", action="store_true", help="multi-objective: error vs CKKS levels (qLogNEHVI)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--out", metavar="PATH", help="write the best approximation's artifact here (default: a name in the current folder)")
+    out.add_argument("--json", action="store_true", help="print the best artifact JSON to stdout and write no artifact file")
+    p.add_argument("--history", metavar="PATH", help="write every evaluated point (degree, range, score, time) as JSON")
+    p.add_argument("--plot", metavar="PNG", help="save a plot: score per evaluation, degree × range surface, Pareto front")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    import sys
+    from types import SimpleNamespace
+
+    from ..errors import InputError
+    from .common import check_output_paths, emit
+    from .fit_cmd import resolve_target
+
+    check_output_paths(args)
+    check_output_paths(SimpleNamespace(out=args.history))
+    target = resolve_target(args)
+    bits = _int_list(args.bits, "--bits") if args.bits else None
+    methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+    from ..solvers.search import search
+
+    executor = None
+    if args.workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        executor = ProcessPoolExecutor(max_workers=args.workers)
+    try:
+        result = search(target, degrees=args.degrees, range_bounds=tuple(args.range_bounds), objective=args.objective,
+                        bits=bits, methods=methods, max_depth=args.max_depth, budget=args.budget,
+                        n_initial=args.initial, batch_size=args.batch, executor=executor, seed=args.seed,
+                        pareto=args.pareto, strategy=args.strategy, progress=not args.quiet)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    if result.best is None:  # unreachable: search stops with InputError when every point failed
+        raise InputError("no point of the search succeeded")
+    report = sys.stderr if args.json else sys.stdout
+    print(result.summary(), file=report)
+    e = result.best_evaluation
+    name = f"{target.name}-d{e.degree}-r{format_number(round(e.range, 4))}" + (f"-b{e.bits}" if e.bits else "") + ".json"
+    emit(result.best, SimpleNamespace(out=args.out, json=args.json, plot=None), name)
+    if args.history:
+        result.save(args.history)
+        print(f"history  {args.history}", file=report)
+    if args.plot:
+        result.save_plot(args.plot)
+        print(f"plot     {args.plot}", file=report)
+    return 0
+
+
+def _int_list(text: str, flag: str) -> list[int]:
+    from ..errors import InputError
+
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise InputError(f"{flag} {text!r} must be a comma-separated list of integers, e.g. 8,10,12") from None
