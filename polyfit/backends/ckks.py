@@ -146,19 +146,21 @@ class _Fixed:
 
 @dataclass
 class _Lazy:
-    """Σ coefficient·register + constant, not yet multiplied out (its scale is still free).
+    """A value whose scale factor is still free: Σ items + constant, not yet multiplied out.
 
-    Scalar products are materialised when a consumer fixes the scale they must land on (the
-    factor g of the register they are added to), so that additions see equal factors.
+    Items are ("scalar", fixed, c) for c·fixed and ("product", lazy, fixed, level) for
+    lazy·fixed. Either can be produced at any factor g by choosing the encoded scalars, so a
+    consumer materialises the sum exactly on the factor it needs (that of the ciphertext it
+    is added to); see the module docstring.
     """
 
-    terms: list  # [(_Fixed, coefficient)]
+    items: list
     constant: float
     level: int
 
 
 class _Executor:
-    """Plan callables on TenSEAL vectors that track levels and scale factors (see module doc)."""
+    """Runs plan operations on TenSEAL vectors, tracking levels and scale factors."""
 
     def __init__(self, context, primes: list[int], scale: float, size: int, compensate: bool):
         self.context = context
@@ -175,39 +177,62 @@ class _Executor:
         return self.scale / self.primes[index] if index >= 1 else 1.0
 
     def fixed(self, value, target: float = 1.0) -> _Fixed:
-        """Materialise a lazy sum so that it decrypts to ``target`` × (true value)."""
+        """Materialise a lazy value so that it decrypts to ``target`` × (true value)."""
         if isinstance(value, _Fixed):
             return value
         if not self.compensate:
             target = 1.0
         acc = None
-        g_plain = None
-        for f, c in value.terms:
-            factor = self._rescale_factor(f.level)
-            if self.compensate:
-                piece = f.ct * float(c * target / (f.g * factor))
+        acc_level = 0
+        g_out = target
+        for item in value.items:
+            if item[0] == "scalar":
+                _, f, c = item
+                factor = self._rescale_factor(f.level)
+                if self.compensate:
+                    piece = f.ct * float(c * target / (f.g * factor))
+                else:
+                    piece = f.ct * float(c)
+                    g_out = f.g * factor if acc is None else g_out
             else:
-                piece = f.ct * float(c)
-                g_plain = f.g * factor if g_plain is None else g_plain
-            acc = piece if acc is None else acc + piece
-        g = target if self.compensate else (g_plain or 1.0)
+                _, lazy, f, level = item
+                factor = self._rescale_factor(level)
+                inner = self.fixed(lazy, target / (f.g * factor))
+                piece = _combine(_mul, inner.ct, inner.level, f.ct, f.level)
+                if not self.compensate and acc is None:
+                    g_out = inner.g * f.g * factor
+            piece_level = f.level + 1 if item[0] == "scalar" else item[3] + 1
+            acc = piece if acc is None else _combine(_add, acc, acc_level, piece, piece_level)
+            acc_level = max(acc_level, piece_level)
         if value.constant != 0.0:
-            acc = acc + float(value.constant * g)
-        return _Fixed(acc, value.level, g)
+            acc = acc + float(value.constant * g_out)
+        return _Fixed(acc, value.level, g_out)
+
+    def _scaled(self, value: _Lazy, n: int) -> _Lazy:
+        items = [(i[0], i[1], i[2] * n) if i[0] == "scalar" else ("product", self._scaled(i[1], n), i[2], i[3])
+                 for i in value.items]
+        return _Lazy(items, value.constant * n, value.level)
 
     def mul(self, a, b):
-        a, b = self.fixed(a), self.fixed(b)
+        if isinstance(a, _Lazy) and isinstance(b, _Lazy):
+            b = self.fixed(b)
+        if isinstance(b, _Lazy):
+            a, b = b, a
         level = max(a.level, b.level)
-        return _Fixed(a.ct * b.ct, level + 1, a.g * b.g * self._rescale_factor(level))
+        if isinstance(a, _Lazy) and self.compensate:
+            return _Lazy([("product", a, b, level)], 0.0, level + 1)
+        a = self.fixed(a)
+        return _Fixed(_combine(_mul, a.ct, a.level, b.ct, b.level), level + 1,
+                      a.g * b.g * self._rescale_factor(level))
 
     def mul_const(self, a, c):
         if isinstance(a, _Lazy):
             if is_integer(c):
-                return _Lazy([(f, k * c) for f, k in a.terms], a.constant * c, a.level)
+                return self._scaled(a, int(c))
             a = self.fixed(a)
         if is_integer(c):
             return _Fixed(self._times_integer(a.ct, int(c)), a.level, a.g)
-        return _Lazy([(a, float(c))], 0.0, a.level + 1)
+        return _Lazy([("scalar", a, float(c))], 0.0, a.level + 1)
 
     def _times_integer(self, ct, n: int):
         ts = require_tenseal()
@@ -227,16 +252,59 @@ class _Executor:
     def add(self, a, b):
         level = max(a.level, b.level)
         if isinstance(a, _Lazy) and isinstance(b, _Lazy):
-            return _Lazy(a.terms + b.terms, a.constant + b.constant, level)
+            return _Lazy(a.items + b.items, a.constant + b.constant, level)
         if isinstance(a, _Lazy):
             a, b = b, a
         b = self.fixed(b, target=a.g)
-        return _Fixed(a.ct + b.ct, level, a.g)
+        return _Fixed(_combine(_add, a.ct, a.level, b.ct, b.level), level, a.g)
 
     def add_const(self, a, c):
         if isinstance(a, _Lazy):
-            return _Lazy(a.terms, a.constant + float(c), a.level)
+            return _Lazy(a.items, a.constant + float(c), a.level)
         return _Fixed(a.ct + float(c * a.g), a.level, a.g)
+
+    def execute(self, plan: Plan, encrypted) -> _Fixed:
+        """Run ``plan``'s operations in order; a lazy value used more than once is
+        materialised once (so no operation is repeated)."""
+        uses: dict[int, int] = {}
+        for op in plan.ops:
+            for r in (op.a, op.b):
+                if r is not None:
+                    uses[r] = uses.get(r, 0) + 1
+        regs = {0: _Fixed(encrypted, 0, 1.0)}
+        for op in plan.ops:
+            a = regs[op.a]
+            if op.kind == "mul":
+                out = self.mul(a, regs[op.b])
+            elif op.kind == "mul_const":
+                out = self.mul_const(a, op.const)
+            elif op.kind == "add":
+                out = self.add(a, regs[op.b])
+            else:
+                out = self.add_const(a, op.const)
+            if isinstance(out, _Lazy) and uses.get(op.out, 0) > 1:
+                out = self.fixed(out)
+            regs[op.out] = out
+        return self.fixed(regs[plan.output])
+
+
+def _combine(op, a_ct, a_level: int, b_ct, b_level: int):
+    """``op(a, b)`` on two ciphertexts; the one at the lower level is copied first, because
+    TenSEAL's auto_mod_switch switches the higher operand down *in place* (a later use of it
+    would silently start one level lower)."""
+    if a_level < b_level:
+        a_ct = a_ct.copy()
+    elif b_level < a_level:
+        b_ct = b_ct.copy()
+    return op(a_ct, b_ct)
+
+
+def _add(a, b):
+    return a + b
+
+
+def _mul(a, b):
+    return a * b
 
 
 def _is_chain_error(exc: Exception) -> bool:
@@ -268,9 +336,7 @@ def run_plan(plan: Plan, inputs, levels: int, scale_bits: int = DEFAULT_SCALE_BI
     executor = _Executor(context, data_primes(context), 2.0 ** scale_bits, len(inputs), compensate)
     start = time.perf_counter()
     try:
-        result = plan.execute(_Fixed(encrypted, 0, 1.0), mul=executor.mul, mul_const=executor.mul_const,
-                              add=executor.add, add_const=executor.add_const)
-        result = executor.fixed(result)
+        result = executor.execute(plan, encrypted)
         seconds = time.perf_counter() - start
         ct = result.ct
         outputs = np.asarray(ct.decrypt(), dtype=float)[: len(inputs)] / result.g
