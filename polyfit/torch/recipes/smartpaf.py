@@ -137,12 +137,13 @@ def tune_gradient(activation: nn.Module, samples, target: Callable[[torch.Tensor
 
 # -- progressive approximation --------------------------------------------------------------
 def progressive_replacement(model: nn.Module, factory, fine_tune, example_inputs, sites=None,
-                            train_site: bool = False) -> list[dict]:
+                            train_coefficients: bool = False) -> list[dict]:
     """PA: for each site in execution order, replace it (in place) by ``factory(site)`` and
     call ``fine_tune(model, site_name, parameters)`` with only ``parameters`` — those of the
-    layers before the site, plus the site's own coefficients when ``train_site`` — trainable
-    (the rest frozen meanwhile). Coefficients are left to AT by default: a small change of
-    a coefficient moves every activation of the layer (SmartPAF §3.4).
+    layers before the site (and, with ``train_coefficients``, the polynomial coefficients up
+    to and including the site) — trainable, the rest frozen meanwhile. Coefficients are left
+    to AT by default: a small change of a coefficient moves every activation of the layer
+    (SmartPAF §3.4).
 
     Args:
         model: the network (modified in place).
@@ -165,7 +166,10 @@ def progressive_replacement(model: nn.Module, factory, fine_tune, example_inputs
     for name in names:
         replace_activations(model, factory, sites=[by_name[name]], inplace=True)
         order = execution_order(model, example_inputs)
-        params = parameters_between(model, order, None, name, include_stop=train_site)
+        params = parameters_between(model, order, None, name, include_stop=train_coefficients)
+        if not train_coefficients:
+            coefficient_ids = {id(p) for p in coefficient_parameters(model)}
+            params = [p for p in params if id(p) not in coefficient_ids]
         with frozen(model, params):
             result = fine_tune(model, name, params)
         log.append({"site": name, "parameters": sum(p.numel() for p in params), "result": result})
