@@ -62,9 +62,9 @@ def test_penalty_averages_layers_with_per_element_means(relu4):
         per = pen.per_site()
         expected_a = float(((h.detach() / 2.0) ** 4).mean())
         expected_b = float(((model[2](a(h)).detach() / 2.0) ** 4).mean())
-        assert float(per["a"]) == pytest.approx(expected_a, rel=1e-5)
-        assert float(per["b"]) == pytest.approx(expected_b, rel=1e-5)
-        assert float(pen.penalty()) == pytest.approx(3.0 * (expected_a + expected_b) / 2, rel=1e-5)
+        assert float(per["a"].detach()) == pytest.approx(expected_a, rel=1e-5)
+        assert float(per["b"].detach()) == pytest.approx(expected_b, rel=1e-5)
+        assert float(pen.penalty().detach()) == pytest.approx(3.0 * (expected_a + expected_b) / 2, rel=1e-5)
         assert out.shape == (5, 2)
 
 
