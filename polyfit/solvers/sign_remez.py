@@ -133,6 +133,7 @@ class RemezProblem:
     target: object
     intervals: tuple
     size: int
+    evaluate: object = None   # optional fast float64 ``evaluate(c, x) -> (e, e′)`` (Clenshaw)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,8 @@ class RemezResult:
 
 
 def _error(problem: RemezProblem, coefficients, x):
+    if problem.evaluate is not None and x.dtype != object:
+        return problem.evaluate(coefficients, x)
     phi, dphi = problem.columns(x)
     f, df = problem.target(x)
     return phi.dot(coefficients) - f, dphi.dot(coefficients) - df
@@ -308,7 +311,16 @@ def odd_sign_problem(degree: int, lo, hi) -> RemezProblem:
     def target(x):
         return x * 0 + 1, x * 0
 
-    return RemezProblem(columns, target, ((lo, hi),), n)
+    def evaluate(c, x):
+        from numpy.polynomial import chebyshev as C
+
+        t = (2 * x * x - lo2 - hi2) / width
+        q = C.chebval(t, c)
+        dq = C.chebval(t, C.chebder(c)) if len(c) > 1 else 0 * t
+        return x * q - 1, q + x * dq * (4 * x / width)
+
+    fast = None if isinstance(lo, object) and not isinstance(lo, (float, int, np.floating)) else evaluate
+    return RemezProblem(columns, target, ((lo, hi),), n, fast)
 
 
 def full_sign_problem(degree: int, lo, hi) -> RemezProblem:
@@ -324,7 +336,13 @@ def full_sign_problem(degree: int, lo, hi) -> RemezProblem:
     def target(x):
         return np.array([1 if v > 0 else -1 for v in x], dtype=x.dtype) if x.dtype == object else np.sign(x), x * 0
 
-    return RemezProblem(columns, target, ((-hi, -lo), (lo, hi)), degree + 1)
+    def evaluate(c, x):
+        from numpy.polynomial import chebyshev as C
+
+        return C.chebval(x / hi, c) - np.sign(x), C.chebval(x / hi, C.chebder(c)) / hi
+
+    fast = evaluate if isinstance(hi, (float, int, np.floating)) else None
+    return RemezProblem(columns, target, ((-hi, -lo), (lo, hi)), degree + 1, fast)
 
 
 def initial_reference(lo: float, hi: float, count: int) -> np.ndarray:
@@ -485,7 +503,7 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
             failure = exc
         if precision == "float64" and result is None:
             raise ComputationError(f"sign stage of degree {degree} on [{lo:.6g}, {hi:.6g}]: {failure}")
-    if precision == "mpmath" or (result is None) or result.max_error < AUTO_MPMATH_BELOW:
+    if precision == "mpmath" or (precision == "auto" and (result is None or result.max_error < AUTO_MPMATH_BELOW)):
         arith = Arithmetic(dps)
         with arith.context():
             import mpmath
