@@ -559,7 +559,8 @@ def _design_for_alpha(alpha, function, epsilon, max_depth, extra, order, max_deg
             unbounded = [s for s in search_degree_sets(z_start, z_target, max_degree=max_degree, depth_limit=64)
                          if s.z >= z_target]
             least = min((s.depth for s in unbounded), default=None)
-            reach = f"the least depth reaching alpha {alpha:g} is {least + extra}" if least is not None else "no composite reaches it"
+            reach = (f"reaching alpha {alpha:g} needs at least {least + extra} levels" if least is not None
+                     else "no composite reaches it")
             raise InputError(f"max_depth {max_depth} is too small for alpha {alpha:g} ({function}): {reach}")
         raise ComputationError(f"no composite of odd degrees ≤ {max_degree} reaches alpha {alpha:g}")
     key = (lambda s: (s.depth, s.multiplications, -s.z)) if order == "depth" else (lambda s: (s.multiplications, s.depth, -s.z))

@@ -1,0 +1,98 @@
+"""``polyfit composite``: composite minimax sign / ReLU / |x| / step (issue 3).
+
+One call to :func:`polyfit.solvers.composite.composite`, then the common report plus a
+stage table (degree, interval, error, depth, products per stage).
+"""
+from __future__ import annotations
+
+import argparse
+
+from .common import add_output_args, check_output_paths, emit, finite_float, format_number, positive_int
+
+
+def degree_list(text: str) -> list[int]:
+    """'7,7,13' → [7, 7, 13] (odd positive integers are checked by the library)."""
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid degree list {text!r}; give odd integers like 7,7,13") from None
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "composite", help="composite minimax sign / ReLU / |x| / step (Lee et al.)",
+        description="Composite of odd minimax polynomials approximating sign (and ReLU = x(1+s)/2, "
+                    "|x| = x·s, step = (1+s)/2) on [-B, B]. Examples: polyfit composite --alpha 10 "
+                    "--function relu; polyfit composite --degrees 7,7,13; polyfit composite --preset 2f12g1")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--alpha", type=finite_float, metavar="A",
+                       help="bits of precision (1..40): least-depth composite with error <= 2^-A")
+    which.add_argument("--degrees", type=degree_list, metavar="D1,D2,...", help="odd stage degrees, stage 0 first")
+    which.add_argument("--preset", metavar="NAME",
+                       help="published composite: f1..f4, g1..g4, f1g2, f2g2, f2g3, 2f12g1 (g first), "
+                            "the same with -smartpaf (f first), lee-a7, lee-a10")
+    p.add_argument("--epsilon", type=finite_float, metavar="E",
+                   help="gap half-width as a fraction of B (0 < E < 1); sign default 2^-A")
+    p.add_argument("--function", choices=("sign", "relu", "abs", "step"), default="sign", help="default sign")
+    p.add_argument("--range", type=finite_float, default=1.0, metavar="B", help="inputs in [-B, B] (default 1)")
+    p.add_argument("--max-depth", type=positive_int, metavar="L", help="most CKKS levels in total (combine included)")
+    p.add_argument("--order", choices=("depth", "multiplications"), default="depth",
+                   help="minimise depth then products (default), or products then depth under --max-depth")
+    p.add_argument("--max-degree", type=positive_int, default=31, metavar="D",
+                   help="largest stage degree the search considers (3..63, default 31)")
+    add_output_args(p)
+    p.set_defaults(run=run)
+
+
+def default_name(args) -> str:
+    if args.preset is not None:
+        what = f"p{args.preset.strip().lower()}"
+    elif args.degrees is not None:
+        what = "d" + "-".join(str(d) for d in args.degrees)
+    else:
+        what = f"a{format_number(args.alpha)}"
+    suffix = f"-r{format_number(args.range)}" if args.range != 1.0 else ""
+    return f"{args.function}-composite-{what}{suffix}.json"
+
+
+def stage_table(approx) -> str:
+    """One line per stage: degree, interval (positive half), error, depth, products."""
+    prov = approx.provenance
+    lines = ["stages   #  degree  basis      interval (and mirror)            error        log2   depth  ct×ct"]
+    for row in prov.get("stages", []):
+        lo, hi = row["interval"]
+        log2 = row.get("log2_error")
+        lines.append(f"         {row['stage']:<2} {row['degree']:>6}  {row['basis']:<9}  [{lo:.6e}, {hi:.6e}]  "
+                     f"{row['error']:.3e}  {log2 if log2 is not None else float('-inf'):>6.2f}  {row['depth']:>5}  {row['multiplications']:>5}")
+    d = approx.depth
+    total_stage_depth = sum(r["depth"] for r in prov.get("stages", []))
+    extra = d["ckks_levels"] - total_stage_depth
+    lines.append(f"total    CKKS levels {d['ckks_levels']} = stages {total_stage_depth}"
+                 + (f" + {extra} ({approx.combine})" if extra else "")
+                 + f"; ct×ct {d['ct_ct_multiplications']}; Lattigo {d['backends']['lattigo']}, "
+                   f"OpenFHE {d['backends']['openfhe']}, TenSEAL {d['backends']['tenseal']}")
+    obj = approx.objective
+    eps = obj.get("epsilon")
+    if eps is not None:
+        lines.append(f"gap      ε = {eps:.6g} (× B; {obj.get('epsilon_choice', 'preset nominal')}); "
+                     f"sign error on |x| ≥ εB: {prov['sign_error']:.3e}"
+                     + (f" (2^{prov['log2_sign_error']:.2f})" if prov.get("log2_sign_error") is not None else ""))
+    if approx.combine in ("relu", "abs"):
+        err = prov[f"{approx.combine}_error"]
+        import math
+
+        lines.append(f"{approx.combine:<8} max error on [-B, B] (dense grid): {err:.3e} (2^{math.log2(err):.2f})")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..solvers.composite import composite
+
+    check_output_paths(args)
+    approx = composite(alpha=args.alpha, epsilon=args.epsilon, degrees=args.degrees, preset=args.preset,
+                       function=args.function, domain=args.range, max_depth=args.max_depth, order=args.order,
+                       max_degree=args.max_degree)
+    emit(approx, args, default_name(args))
+    if not args.json:
+        print(stage_table(approx))
+    return 0
