@@ -189,8 +189,13 @@ def _exporter_without_onnx_package():
         return
     except ImportError:
         pass
-    from torch.onnx._internal.torchscript_exporter import onnx_proto_utils
+    try:
+        from torch.onnx._internal.torchscript_exporter import onnx_proto_utils
 
+        original = onnx_proto_utils._add_onnxscript_fn
+    except (ImportError, AttributeError):
+        raise ComputationError("ONNX export without the 'onnx' package relies on a torch internal that this torch "
+                               f"{torch.__version__} lacks; install it with: pip install onnx") from None
     original = onnx_proto_utils._add_onnxscript_fn
     onnx_proto_utils._add_onnxscript_fn = lambda model_bytes, custom_opsets: model_bytes
     try:
