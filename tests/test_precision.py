@@ -1,0 +1,64 @@
+"""Precision report against the exact-integer fixed-point simulation."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+import polyfit as pf
+from polyfit.backends import fixed_point
+from polyfit.precision import MODELS, bits_of, fits, input_grid, precision_report
+
+GRID = list(itertools.product((2, 5, 8), (1.0, 6.0, 20.0), (8, 16, 24)))
+
+
+@pytest.fixture(scope="module")
+def fits_by_case():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {(d, r): pf.fit("tanh", degree=d, domain=r) for d, r, _ in GRID}
+
+
+@pytest.mark.parametrize("degree, bound, frac_bits", GRID)
+def test_fixed_point_simulation_agrees_with_report(fits_by_case, degree, bound, frac_bits):
+    approx = fits_by_case[(degree, bound)]
+    report = precision_report(approx, frac_bits=frac_bits, ring_bits=64)
+    x = input_grid(bound, 1025)
+    for model, section in ((MODELS[0], report), (MODELS[1], report["single_rescale"])):
+        run = fixed_point.run(approx, x, frac_bits, 64, model)
+        assert run.peak_bits <= section["peak_bits"]
+        assert section["peak_bits"] - run.peak_bits <= 1  # coarser grid than the report's
+        assert (not run.overflow) == section["fits"] or abs(section["peak_bits"] - 64) <= 1
+
+
+def test_grid_contains_both_fitting_and_overflowing_cases(fits_by_case):
+    verdicts = {precision_report(fits_by_case[(d, r)], frac_bits=f)["fits"] for d, r, f in GRID}
+    assert verdicts == {True, False}
+
+
+def test_headline_peak_bits():
+    a = pf.fit("relu", degree=4, domain=5, bits=10)
+    p = a.precision
+    assert p["frac_bits"] == 10 and p["ring_bits"] == 64 and p["fits"]
+    # largest intermediate: x^4 at scale 2^20: 625·2^20 → 30 bits + sign
+    assert p["peak_bits"] == 31
+
+
+def test_bits_of_and_fits():
+    assert bits_of(0) == 1 and bits_of(1) == 2 and bits_of(2**63 - 1) == 64
+    assert fits(64, 64) and not fits(65, 64)
+
+
+def test_overflow_wraps_and_is_reported():
+    a = pf.fit("relu", degree=8, domain=20)
+    run = fixed_point.run(a, input_grid(20.0, 257), 20, 64)
+    assert run.overflow and run.peak_bits > 64
+    assert np.max(np.abs(run.outputs - a(input_grid(20.0, 257)))) > 1.0
+
+
+def test_truncation_error_is_small_when_it_fits():
+    a = pf.fit("relu", degree=4, domain=5, bits=10)
+    x = input_grid(5.0, 257)
+    run = fixed_point.run(a, x, 20, 64)
+    assert not run.overflow
+    assert np.max(np.abs(run.outputs - a(x))) < 1e-3

@@ -1,0 +1,140 @@
+"""`pf.verify` / `polyfit verify`: CKKS under TenSEAL and fixed point, claims and exit codes."""
+import json
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import polyfit as pf
+from polyfit.errors import InputError, MissingExtraError
+from polyfit.verify import sample_inputs, verify
+
+pytest.importorskip  # tenseal is installed in CI through the 'he' extra; no skip here
+
+
+@pytest.fixture(scope="module")
+def headline(tmp_path_factory):
+    path = tmp_path_factory.mktemp("verify") / "relu-d4-r5-b10.json"
+    pf.fit("relu", degree=4, domain=5, bits=10).save(path)
+    return str(path)
+
+
+def _claim(result, prefix):
+    return next(c for c in result.claims if c.name.startswith(prefix))
+
+
+def test_headline_artifact_passes_ckks(headline):
+    r = verify(headline, backend="ckks", samples=128)
+    assert r.ok, r.failed
+    assert r.levels_used == 3
+    assert _claim(r, "fails at 2").ok
+    assert r.max_error_vs_artifact < 1e-4
+    assert r.details["parameters"]["coeff_mod_bit_sizes"] == [60, 40, 40, 40, 60]
+    assert "128-bit" in r.details["parameters"]["security"]
+
+
+@pytest.mark.parametrize("degree", [1, 2, 3, 4, 7, 8, 15])
+def test_runs_at_reported_depth_and_fails_one_below(degree):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = pf.fit("gelu", degree=degree, domain=8)
+    r = verify(a, samples=32)
+    assert r.levels_used == a.depth["ckks_levels"]
+    assert _claim(r, "runs at").ok
+    assert _claim(r, "fails at").ok and _claim(r, "fails at").measured == "failed"
+    assert r.max_error_vs_artifact < 1e-4  # scale 2^40, |x| ≤ 8
+    assert r.ok
+
+
+@pytest.mark.parametrize("preset, function", [("f2g2", "sign"), ("lee-a7", "relu")])
+def test_composite_presets_run_at_reported_depth(preset, function):
+    a = pf.composite(preset=preset, function=function)
+    r = verify(a, samples=32)
+    assert r.ok, r.failed
+    assert r.levels_used == a.depth["ckks_levels"]
+    assert r.max_error_vs_artifact < 1e-4
+
+
+def test_too_short_chain_is_a_failed_claim_not_a_traceback(headline):
+    r = verify(headline, levels=2, samples=16)
+    assert not r.ok
+    failed = r.failed[0]
+    assert failed.name == "runs at 2 levels"
+    assert "scale out of bounds" in failed.message or "levels" in failed.message
+
+
+def test_a_false_depth_report_is_caught(headline):
+    a = pf.load(headline)
+    wrong = a.replace(depth={**a.depth, "ckks_levels": 4})
+    r = verify(wrong, samples=16)
+    assert not r.ok
+    assert not _claim(r, "depth.ckks_levels").ok
+
+
+def test_fixed_point_backend_checks_precision(headline):
+    r = verify(headline, backend="fixed-point")
+    assert r.ok, r.failed
+    assert _claim(r, "precision.peak_bits").measured == pf.load(headline).precision["peak_bits"]
+    small_ring = verify(headline, backend="fixed-point", ring_bits=24)
+    assert small_ring.ok  # the recomputed report says it does not fit, and the ring overflows
+    assert _claim(small_ring, "precision.fits").claimed is False
+
+
+def test_fixed_point_catches_a_false_fits_claim(headline):
+    a = pf.load(headline)
+    wrong = a.replace(precision={**a.precision, "peak_bits": 20, "fits": True, "ring_bits": 24})
+    r = verify(wrong, backend="fixed-point", ring_bits=24)
+    assert not r.ok
+    assert {c.name for c in r.failed} >= {"precision.peak_bits", "precision.fits"}
+
+
+def test_samples_include_sign_gap_edges():
+    a = pf.composite(preset="f2g2", function="sign")
+    x = sample_inputs(a, 16)
+    lo, hi = a.metrics["exclude"]
+    assert np.any(np.isclose(x, x[x <= lo].max())) and x[x >= hi].min() - hi < 1e-3
+    assert not np.any((x > lo) & (x < hi))
+
+
+def test_result_to_dict_has_the_contract_keys(headline):
+    d = verify(headline, backend="fixed-point").to_dict()
+    assert {"backend", "ok", "levels_used", "max_error_vs_artifact", "max_error_vs_target", "claims"} <= set(d)
+    json.dumps(d, allow_nan=False)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"levels": 0}, "levels"), ({"ring_bits": 8}, "ring bits"), ({"ring_bits": 200}, "ring bits"),
+    ({"ring_bits": 32, "frac_bits": 32}, "frac bits"), ({"backend": "bfv"}, "backend"), ({"samples": 1}, "samples"),
+])
+def test_bad_options_raise_input_error(headline, kwargs, fragment):
+    with pytest.raises(InputError, match=fragment):
+        verify(headline, **kwargs)
+
+
+def test_missing_tenseal_names_the_extra(headline, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tenseal", None)
+    with pytest.raises(MissingExtraError, match=r"polyfit-ppml\[he\]"):
+        verify(headline)
+
+
+def test_cli_exit_codes(headline, cli, tmp_path, monkeypatch):
+    code, out, _ = cli("verify", headline, "--samples", "16")
+    assert code == 0 and "all claims hold" in out
+    code, out, _ = cli("verify", headline, "--backend", "fixed-point", "--json")
+    assert code == 0 and json.loads(out)["ok"] is True
+    code, _, err = cli("verify", headline, "--levels", "2", "--samples", "16")
+    assert code == 1 and "runs at 2 levels" in err
+    for argv, fragment in [((str(tmp_path / "missing.json"),), "not found"),
+                           ((headline, "--levels", "0"), "levels"),
+                           ((headline, "--ring-bits", "8"), "ring bits"),
+                           ((headline, "--ring-bits", "64", "--frac-bits", "64"), "frac bits")]:
+        code, out, err = cli("verify", *argv)
+        assert code == 2 and fragment in err and len(err.strip().splitlines()) == 1 and out == ""
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text("{not json")
+    code, _, err = cli("verify", str(corrupt))
+    assert code == 2 and "corrupt" in err
+    monkeypatch.setitem(sys.modules, "tenseal", None)
+    code, _, err = cli("verify", headline)
+    assert code == 2 and "polyfit-ppml[he]" in err
