@@ -289,13 +289,14 @@ class _Executor:
 
 
 def _combine(op, a_ct, a_level: int, b_ct, b_level: int):
-    """``op(a, b)`` on two ciphertexts; the one at the lower level is copied first, because
-    TenSEAL's auto_mod_switch switches the higher operand down *in place* (a later use of it
-    would silently start one level lower)."""
+    """``op(a, b)`` on two ciphertexts; the one at the lower level is duplicated first,
+    because TenSEAL's auto_mod_switch switches that operand down *in place* (a later use of
+    it would silently start one level lower). ``ct + 0.0`` is a new ciphertext at the same
+    level and is ~20× cheaper than TenSEAL's ``copy()``, which also copies the context."""
     if a_level < b_level:
-        a_ct = a_ct.copy()
+        a_ct = a_ct + 0.0
     elif b_level < a_level:
-        b_ct = b_ct.copy()
+        b_ct = b_ct + 0.0
     return op(a_ct, b_ct)
 
 
