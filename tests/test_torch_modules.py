@@ -301,3 +301,17 @@ def test_swap_max_pooling_to_average_or_sign():
         swap_max_pooling(model, "sign")
     with pytest.raises(InputError, match="padding"):
         swap_max_pooling(nn.Sequential(nn.MaxPool2d(3, padding=1)), "sign", approximation=relu_d4())
+
+
+def test_package_exports_the_public_api_and_the_recipes_lazily():
+    import polyfit.torch as pft
+
+    for name in ("PolyActivation", "TrainableQuadratic", "Blended", "ApproxMinMaxNorm", "find_sites",
+                 "replace_activations", "profile_sites", "finalize", "export_onnx", "save_bundle",
+                 "swap_max_pooling", "SignMaxPool2d", "Site"):
+        assert getattr(pft, name) is not None
+    from polyfit.torch.recipes import ActivationPenalty
+
+    assert pft.ActivationPenalty is ActivationPenalty
+    with pytest.raises(AttributeError):
+        pft.no_such_name

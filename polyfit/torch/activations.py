@@ -241,12 +241,16 @@ def _monomial_backward(x, spec, coefficients, grad_out, need_x, need_c):
 
     gx = gc = None
     if blocked:
-        if need_x:
-            gx = torch.empty_like(x)
-            for xs, gs, out in zip(x.view(-1).split(BLOCK), grad_out.view(-1).split(BLOCK), gx.view(-1).split(BLOCK)):
-                grad_x_into(out, xs, gs)
+        # One sweep per block for both gradients, while the block is in cache.
+        gx = torch.empty_like(x) if need_x else None
+        sums = []
+        for i, (xs, gs) in enumerate(zip(x.view(-1).split(BLOCK), grad_out.view(-1).split(BLOCK))):
+            if need_x:
+                grad_x_into(gx.view(-1)[i * BLOCK:i * BLOCK + xs.numel()], xs, gs)
+            if need_c:
+                sums.append(power_sums(xs, gs))
         if need_c:
-            gc = sum(power_sums(xs, gs) for xs, gs in zip(x.view(-1).split(BLOCK), grad_out.view(-1).split(BLOCK)))
+            gc = torch.stack(sums).sum(dim=0)
     else:
         if need_x:
             shape = torch.broadcast_shapes(x.shape, grad_out.shape)

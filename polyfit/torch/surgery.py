@@ -335,8 +335,8 @@ def _static_sites(model: nn.Module, kinds) -> SiteList:
     return SiteList(found)
 
 
-def replace_activations(model: nn.Module, factory, sites=None, *, example_inputs=None, inplace: bool = False,
-                        per_call: bool = False, fx: bool = False, kinds=None):
+def replace_activations(model: nn.Module, factory, sites=None, inplace: bool = False, per_call: bool = False,
+                        fx: bool = False, *, example_inputs=None, kinds=None):
     """Replace activation sites with ``factory(site)``; returns ``(model, report)``.
 
     Args:
