@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 OP_KINDS = ("mul", "mul_const", "add", "add_const")
+PLAN_BASES = ("monomial", "chebyshev")
 
 
 @dataclass(frozen=True)
@@ -123,10 +124,11 @@ def level_of_power(i: int) -> int:
 class _Builder:
     """Appends operations and tracks each register's level (internal to this module)."""
 
-    def __init__(self, baby_steps: int = 2):
+    def __init__(self, baby_steps: int = 2, basis: str = "monomial"):
         self.ops: list[Op] = []
         self.levels: list[int] = [0]
         self.baby_steps = baby_steps
+        self.basis = basis
         self.powers: dict[int, int] = {1: 0}  # exponent → register of u^exponent (current input)
 
     def _new(self, level: int) -> int:
@@ -154,11 +156,32 @@ class _Builder:
         return out
 
     def power(self, i: int) -> int:
-        """Register of u^i at level ⌈log2 i⌉ (cached; shared by all pieces of a stage)."""
+        """Register of u^i (or T_i(u)) at level ⌈log2 i⌉ (cached; shared by a stage's pieces).
+
+        Chebyshev: T_i = 2·T_h·T_(i−h) − T_(2h−i) with h = 2^(⌈log2 i⌉−1) (T_0 = 1): one
+        product; the 2 and the −1 are integers, so free.
+        """
         if i not in self.powers:
             half = 1 << (level_of_power(i) - 1)
-            self.powers[i] = self.mul(self.power(half), self.power(i - half))
+            product = self.mul(self.power(half), self.power(i - half))
+            if self.basis == "chebyshev":
+                doubled = self.mul_const(product, 2.0)
+                if 2 * half == i:
+                    product = self.add_const(doubled, -1.0)
+                else:
+                    product = self.add(doubled, self.mul_const(self.power(2 * half - i), -1.0))
+            self.powers[i] = product
         return self.powers[i]
+
+    def split(self, c: list[float], h: int) -> tuple[list[float], list[float]]:
+        """p = q + B_h·r with deg q < h for the basis B (u^h, or T_h: T_h·T_j = (T_(h+j) + T_(h−j))/2)."""
+        if self.basis == "monomial":
+            return c[:h], c[h:]
+        low = list(c[:h])
+        high = [c[h]] + [2.0 * v for v in c[h + 1:]]
+        for j in range(1, len(c) - h):
+            low[h - j] -= c[h + j]
+        return low, high
 
     def scaled(self, reg: int, c: float) -> int:
         return reg if c == 1.0 else self.mul_const(reg, c)
@@ -190,7 +213,8 @@ class _Builder:
         h = 1 << (level_of_power(len(c)) - 1)
         if level_of_power(h) > budget - 1:  # cannot happen for budget ≥ ⌈log2(d+1)⌉
             raise ValueError(f"degree {len(c) - 1} does not fit in {budget} levels")
-        high_reg, high_const = self.polynomial(c[h:], budget - 1)
+        low, high = self.split(c, h)
+        high_reg, high_const = self.polynomial(high, budget - 1)
         uh = self.power(h)
         if high_reg is None:
             term = self.scaled(uh, high_const)
@@ -198,7 +222,7 @@ class _Builder:
             if high_const != 0.0:
                 high_reg = self.add_const(high_reg, high_const)
             term = self.mul(uh, high_reg)
-        low_reg, low_const = self.polynomial(c[:h], budget)
+        low_reg, low_const = self.polynomial(low, budget)
         if low_reg is None:
             return term, low_const
         return self.add(low_reg, term), low_const
@@ -240,8 +264,8 @@ def _cost(plan: Plan) -> tuple[int, int, int]:
     return plan.ct_ct_multiplications, plan.scalar_multiplications, len(plan.ops)
 
 
-def _plan_stages(stage_coefficients, combine_with_input: bool, baby_steps) -> Plan:
-    b = _Builder()
+def _plan_stages(stage_coefficients, combine_with_input: bool, baby_steps, basis: str = "monomial") -> Plan:
+    b = _Builder(basis=basis)
     reg = 0
     for coefs, k in zip(stage_coefficients, baby_steps):
         b.baby_steps = k
@@ -251,19 +275,21 @@ def _plan_stages(stage_coefficients, combine_with_input: bool, baby_steps) -> Pl
     return b.build(reg)
 
 
-def _best_baby_steps(coefficients) -> int:
+def _best_baby_steps(coefficients, basis: str = "monomial") -> int:
     c = np.trim_zeros(np.asarray(coefficients, dtype=float), "b")
     degree = max(len(c) - 1, 0)
     best, best_cost = 2, None
     for k in candidate_baby_steps(degree):
-        cost = _cost(_plan_stages([coefficients], False, [k]))
+        cost = _cost(_plan_stages([coefficients], False, [k], basis))
         if best_cost is None or cost < best_cost:
             best, best_cost = k, cost
     return best
 
 
-def stage_plan(coefficients, baby_steps: int | None = None) -> Plan:
-    """Plan for one monomial polynomial Σ c_k u^k (coefficients lowest degree first).
+def stage_plan(coefficients, baby_steps: int | None = None, basis: str = "monomial") -> Plan:
+    """Plan for one polynomial Σ c_k u^k, or Σ c_k T_k(u) with ``basis="chebyshev"``.
+
+    Coefficients lowest degree first.
 
     Ends at level ⌈log2(d+1)⌉ (d the degree after trailing zeros are dropped). With
     ``baby_steps=None`` every baby-step size is tried and the plan with the fewest
@@ -272,8 +298,10 @@ def stage_plan(coefficients, baby_steps: int | None = None) -> Plan:
     >>> stage_plan([0.1, 0.5, 0.2, 0.3, 0.4, 0.1, 0.2, 0.3]).depth
     3
     """
-    k = _best_baby_steps(coefficients) if baby_steps is None else int(baby_steps)
-    return _plan_stages([coefficients], False, [k])
+    if basis not in PLAN_BASES:
+        raise ValueError(f"unknown plan basis {basis!r}; allowed: {', '.join(PLAN_BASES)}")
+    k = _best_baby_steps(coefficients, basis) if baby_steps is None else int(baby_steps)
+    return _plan_stages([coefficients], False, [k], basis)
 
 
 def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[list[np.ndarray], bool]:
@@ -300,7 +328,7 @@ def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[lis
     return stage_coefficients, approximation.combine in ("relu", "abs")
 
 
-def approximation_plan(approximation, input_multiplier: float = 1.0) -> Plan:
+def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str = "monomial") -> Plan:
     """Plan for a whole :class:`~polyfit.approximation.Approximation`.
 
     Register 0 holds u = input_multiplier · x (1 by default: the plan's input is x itself;
@@ -309,10 +337,19 @@ def approximation_plan(approximation, input_multiplier: float = 1.0) -> Plan:
     folded into the first stage's coefficients, so it costs no level. Each stage is
     scheduled in ⌈log2(d+1)⌉ levels (:func:`stage_plan`), stages chain, and ``combine``
     relu/abs add one product by x (one level).
+
+    ``basis="chebyshev"`` runs the same schedule on T_k(v) instead of v^k (v a stage's
+    input): the same products and levels, but coefficients of size ~ max|p| instead of the
+    huge, cancelling monomial ones, which is what keeps CKKS accurate at high degree when
+    every stage input lies in [−1, 1].
     """
+    if basis not in PLAN_BASES:
+        raise ValueError(f"unknown plan basis {basis!r}; allowed: {', '.join(PLAN_BASES)}")
     stage_coefficients, ends_with_input = plan_coefficients(approximation, input_multiplier)
-    baby = [_best_baby_steps(c) for c in stage_coefficients]
-    return _plan_stages(stage_coefficients, ends_with_input, baby)
+    if basis == "chebyshev":
+        stage_coefficients = [np.polynomial.chebyshev.poly2cheb(c) for c in stage_coefficients]
+    baby = [_best_baby_steps(c, basis) for c in stage_coefficients]
+    return _plan_stages(stage_coefficients, ends_with_input, baby, basis)
 
 
 def plan_depth(approximation) -> int:

@@ -30,6 +30,7 @@ DEFAULT_SAMPLES = 256
 DEFAULT_TOLERANCE = 1e-4
 MIN_RING_BITS, MAX_RING_BITS = 16, 128
 METRIC_SLACK = 1e-9  # relative slack when re-measuring the stored plaintext metric
+CHEBYSHEV_RANGE_SLACK = 0.01  # later stages run in the Chebyshev basis when |input| ≤ 1.01
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,28 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
     return VerifyResult(**{**result, "time_s": time.perf_counter() - start})
 
 
+def ckks_plan(approx, plan_plain):
+    """The plan the CKKS backend runs: (input multiplier, basis, plan).
+
+    The encrypted input is u = x / max|x| (so powers stay in [−1, 1]) and the schedule runs
+    in the Chebyshev basis when every later stage's input also lies in [−1, 1] (up to
+    ``CHEBYSHEV_RANGE_SLACK``); the result must have the reported plan's depth, else the
+    plain plan (input x, monomial basis) is used.
+    """
+    from .backends import ckks
+    from .depth import stage_input_ranges
+    from .plan import approximation_plan
+
+    multiplier = ckks.input_multiplier(approx.domain)
+    later = stage_input_ranges(approx)[1:]
+    unit = all(max(abs(lo), abs(hi)) <= 1.0 + CHEBYSHEV_RANGE_SLACK for lo, hi in later)
+    for basis in (("chebyshev", "monomial") if unit else ("monomial",)):
+        plan = approximation_plan(approx, multiplier, basis)
+        if plan.depth == plan_plain.depth:
+            return multiplier, basis, plan
+    return 1.0, "monomial", plan_plain
+
+
 def _verify_ckks(approx, levels, samples, tolerance, check_tight) -> dict:
     from .backends import ckks
     from .plan import approximation_plan
@@ -188,12 +211,9 @@ def _verify_ckks(approx, levels, samples, tolerance, check_tight) -> dict:
                             "" if int(reported) == plan_plain.depth else
                             f"the artifact reports {reported} levels but its plan needs {plan_plain.depth}"))
     chain = int(levels) if levels is not None else int(reported if reported is not None else plan_plain.depth)
-    multiplier = ckks.input_multiplier(approx.domain)
-    plan = approximation_plan(approx, multiplier)
-    if plan.depth != plan_plain.depth:  # normalising changed which constants are integers
-        multiplier, plan = 1.0, plan_plain
+    multiplier, basis, plan = ckks_plan(approx, plan_plain)
     x = sample_inputs(approx, samples)
-    details = {"samples": int(len(x)), "input_multiplier": multiplier, "plan_depth": plan.depth,
+    details = {"samples": int(len(x)), "input_multiplier": multiplier, "plan_basis": basis, "plan_depth": plan.depth,
                "ct_ct_multiplications": plan.ct_ct_multiplications,
                "scalar_multiplications": plan.scalar_multiplications, "tolerance": tolerance}
     try:

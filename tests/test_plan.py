@@ -42,6 +42,18 @@ def test_stage_plan_reaches_optimal_depth_and_matches_numpy(d):
         assert np.max(np.abs(plan.execute(x) - _numpy_value(c, x))) <= 1e-12 * scale, (kind, d)
 
 
+@pytest.mark.parametrize("d", DEGREES)
+def test_chebyshev_schedule_has_the_same_depth_and_products(d):
+    c = np.random.default_rng(100 + d).normal(size=d + 1)
+    if d > 0:
+        c[d] = c[d] or 0.5
+    cheb, mono = stage_plan(c, basis="chebyshev"), stage_plan(c)
+    assert cheb.depth == mono.depth == optimal_levels(d)
+    assert cheb.ct_ct_multiplications == mono.ct_ct_multiplications
+    x = np.linspace(-1.0, 1.0, 33)
+    assert np.max(np.abs(cheb.execute(x) - np.polynomial.chebyshev.chebval(x, c))) <= 1e-12 * max(1.0, np.sum(np.abs(c)))
+
+
 def test_integer_coefficients_need_no_scalar_levels():
     # u^3 + 2u^2 − u: every constant is an integer, so the only levels are the two products.
     plan = stage_plan([0.0, -1.0, 2.0, 1.0])

@@ -10,7 +10,6 @@ import polyfit as pf
 from polyfit.errors import InputError, MissingExtraError
 from polyfit.verify import sample_inputs, verify
 
-pytest.importorskip  # tenseal is installed in CI through the 'he' extra; no skip here
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +44,16 @@ def test_runs_at_reported_depth_and_fails_one_below(degree):
     assert _claim(r, "fails at").ok and _claim(r, "fails at").measured == "failed"
     assert r.max_error_vs_artifact < 1e-4  # scale 2^40, |x| ≤ 8
     assert r.ok
+
+
+def test_degree_31_stays_within_1e4_of_the_artifact():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = pf.fit("relu", degree=31, domain=8)
+    r = verify(a, samples=32, check_tight=False)
+    assert r.ok, r.failed
+    assert r.details["plan_basis"] == "chebyshev" and r.levels_used == 5
+    assert r.max_error_vs_artifact < 1e-4
 
 
 @pytest.mark.parametrize("preset, function", [("f2g2", "sign"), ("lee-a7", "relu")])
