@@ -164,17 +164,24 @@ def candidate_degrees(max_degree: int) -> list[int]:
     return list(range(3, max_degree + 1, 2))
 
 
+def stage_maps(max_degree: int, z_start: float, z_target: float | None) -> dict:
+    """{degree: StageMap} for the odd degrees 3 … max_degree on z_start − ½ … z_target + 1."""
+    z_hi = (z_target if z_target is not None else 30.0) + 1.0
+    return {d: stage_map(d, z_start - Z_SPACING, z_hi) for d in candidate_degrees(max_degree)}
+
+
 def search_degree_sets(z_start: float, z_target: float | None, *, max_degree: int = DEFAULT_MAX_DEGREE,
-                       depth_limit: int = 64, slack_after_feasible: int | None = 2) -> list[DegreeSet]:
+                       depth_limit: int = 64, slack_after_feasible: int | None = 2,
+                       maps: dict | None = None) -> list[DegreeSet]:
     """All non-dominated states of the DP (see module doc), up to ``depth_limit`` levels.
 
     With a target, states reaching it are terminal; with ``slack_after_feasible`` the search
-    stops that many levels after the first feasible depth.
+    stops that many levels after the first feasible depth. ``maps`` (from :func:`stage_maps`)
+    may be passed to reuse the tabulation.
     """
     degrees = candidate_degrees(max_degree)
     costs = {d: stage_cost(d) for d in degrees}
-    z_hi = (z_target if z_target is not None else 30.0) + 1.0
-    maps = {d: stage_map(d, z_start - Z_SPACING, z_hi) for d in degrees}
+    maps = maps if maps is not None else stage_maps(max_degree, z_start, z_target)
     best: dict[tuple[int, int], tuple[float, tuple]] = {(0, 0): (z_start, ())}
     expanded: list[tuple[int, int, float]] = []
     states: list[DegreeSet] = []
@@ -552,12 +559,13 @@ def _design_for_alpha(alpha, function, epsilon, max_depth, extra, order, max_deg
     if limit < 2:
         raise InputError(f"max_depth {max_depth} is below the least depth of any composite ({2 + extra} levels)")
     slack = None if order == "multiplications" else 2
+    maps = stage_maps(max_degree, z_start, z_target)
     states = [s for s in search_degree_sets(z_start, z_target, max_degree=max_degree, depth_limit=limit,
-                                            slack_after_feasible=slack) if s.z >= z_target]
+                                            slack_after_feasible=slack, maps=maps) if s.z >= z_target]
     if not states:
         if max_depth is not None:
-            unbounded = [s for s in search_degree_sets(z_start, z_target, max_degree=max_degree, depth_limit=64)
-                         if s.z >= z_target]
+            unbounded = [s for s in search_degree_sets(z_start, z_target, max_degree=max_degree, depth_limit=64,
+                                                       slack_after_feasible=0, maps=maps) if s.z >= z_target]
             least = min((s.depth for s in unbounded), default=None)
             reach = (f"reaching alpha {alpha:g} needs at least {least + extra} levels" if least is not None
                      else "no composite reaches it")

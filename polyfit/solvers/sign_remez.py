@@ -493,7 +493,11 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
     if not (0 < lo < hi and math.isfinite(hi)):
         raise InputError(f"sign stage interval [{lo!r}, {hi!r}] must satisfy 0 < lo < hi")
     n = (degree + 1) // 2
-    start = initial_reference(lo, hi, n + 1) if reference is None else np.asarray(reference, dtype=float)
+    if reference is None:
+        # Chebyshev–Lobatto points in t (i.e. in x²), where the basis is well conditioned
+        start = reference_from_window(-np.cos(np.pi * np.arange(n + 1) / n), lo, hi)
+    else:
+        start = np.asarray(reference, dtype=float)
     result = None
     failure = None
     if precision in ("auto", "float64"):
