@@ -81,7 +81,7 @@ def tenseal_table(degrees):
 
 def verify_table(degrees):
     print("\n3. pf.verify on gelu fits on [-8, 8] (scale 2^40, 128 samples)")
-    print(f"{'d':>4} {'levels':>6} {'used':>5} {'L-1 fails':>9} {'|ckks-artifact|':>16} {'s/eval':>7} {'N':>6}")
+    print(f"{'d':>4} {'levels':>6} {'used':>5} {'L-1 fails':>9} {'|ckks-artifact|':>16} {'s/eval':>7} {'N':>6} {'basis':>10}")
     for d in degrees:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -90,7 +90,7 @@ def verify_table(degrees):
         tight = next((c.ok for c in r.claims if c.name.startswith("fails at")), None)
         n = r.details.get("parameters", {}).get("poly_modulus_degree")
         print(f"{d:>4} {a.depth['ckks_levels']:>6} {r.levels_used!s:>5} {tight!s:>9} {r.max_error_vs_artifact:>16.2e} "
-              f"{r.details.get('seconds_per_evaluation', float('nan')):>7.3f} {n!s:>6}")
+              f"{r.details.get('seconds_per_evaluation', float('nan')):>7.3f} {n!s:>6} {r.details.get('plan_basis')!s:>10}")
 
 
 def main(argv):
