@@ -315,3 +315,12 @@ def test_package_exports_the_public_api_and_the_recipes_lazily():
     assert pft.ActivationPenalty is ActivationPenalty
     with pytest.raises(AttributeError):
         pft.no_such_name
+
+
+def test_whole_model_pickles_with_torch_save(tmp_path):
+    model = nn.Sequential(nn.Linear(2, 2), PolyActivation(relu_d4(), trainable=True))
+    torch.save(model, tmp_path / "m.pt")
+    loaded = torch.load(tmp_path / "m.pt", weights_only=False)
+    x = torch.randn(3, 2)
+    assert torch.equal(loaded(x), model(x))
+    assert loaded[1].to_approximation().stages == relu_d4().stages
