@@ -94,29 +94,46 @@ def truncation_peak(plan, x: np.ndarray, frac_bits: int) -> float:
     return peak if math.isfinite(peak) else math.inf
 
 
+def _scaled_max(values: np.ndarray, scale_bits: int) -> float:
+    """max|values| · 2^scale_bits, or inf when that exceeds float64 (a ring of ≤ 128 bits
+    cannot hold it anyway)."""
+    top = float(np.max(np.abs(values)))
+    if not math.isfinite(top):
+        return math.inf
+    try:
+        return math.ldexp(top, int(scale_bits))
+    except OverflowError:
+        return math.inf
+
+
 def single_rescale_peak(approximation, x: np.ndarray, frac_bits: int) -> float:
     """Largest |integer| of the single-rescale model over inputs ``x`` (float estimate)."""
     stages, ends_with_input = plan_coefficients(approximation)
     scale = 2.0 ** frac_bits
     x = np.asarray(x, dtype=float)
     t = x
-    peak = float(np.max(np.abs(x))) * scale
+    peak = _scaled_max(x, frac_bits)
     with np.errstate(all="ignore"):
         for coefs in stages:
             d = len(coefs) - 1
             quantized = np.array([fixed_constant(c, frac_bits) for c in coefs], dtype=float) / scale
-            top = 2.0 ** ((d + 1) * frac_bits)
+            top_bits = (d + 1) * frac_bits
             total = np.zeros_like(t)
             for k in range(d + 1):
                 power = t ** k
-                peak = max(peak, float(np.max(np.abs(power))) * 2.0 ** (k * frac_bits))
                 term = quantized[k] * power
                 total = total + term
-                peak = max(peak, float(np.max(np.abs(term))) * top, float(np.max(np.abs(total))) * top)
+                peak = max(peak, _scaled_max(power, k * frac_bits), _scaled_max(term, top_bits),
+                           _scaled_max(total, top_bits))
             t = total
         if ends_with_input:
-            peak = max(peak, float(np.max(np.abs(x * t))) * scale * scale)
-    return peak if math.isfinite(peak) else math.inf
+            peak = max(peak, _scaled_max(x * t, 2 * frac_bits))
+    return peak
+
+
+def bits_from_log2(log2_magnitude: float) -> int:
+    """Sign-included bits of a magnitude given by its log2 (for magnitudes beyond float64)."""
+    return max(int(math.floor(log2_magnitude)) + 1, 0) + 1
 
 
 def peak_bits(approximation, frac_bits: int, input_bound: float, model: str = MODELS[0]) -> int:
@@ -125,7 +142,11 @@ def peak_bits(approximation, frac_bits: int, input_bound: float, model: str = MO
     if model == MODELS[0]:
         return bits_of(truncation_peak(approximation_plan(approximation), x, frac_bits))
     if model == MODELS[1]:
-        return bits_of(single_rescale_peak(approximation, x, frac_bits))
+        peak = single_rescale_peak(approximation, x, frac_bits)
+        if math.isinf(peak):  # beyond float64: the top term's exponent alone is the bound
+            stages, _ = plan_coefficients(approximation)
+            return bits_from_log2(max((len(c)) * frac_bits for c in stages))
+        return bits_of(peak)
     raise ValueError(f"unknown fixed-point model {model!r}; allowed: {', '.join(MODELS)}")
 
 

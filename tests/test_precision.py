@@ -62,3 +62,12 @@ def test_truncation_error_is_small_when_it_fits():
     run = fixed_point.run(a, x, 20, 64)
     assert not run.overflow
     assert np.max(np.abs(run.outputs - a(x))) < 1e-3
+
+
+def test_single_rescale_beyond_float_range_reports_a_huge_peak_not_an_error():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = pf.fit("tanh", degree=64, domain=5)
+    p = precision_report(a, frac_bits=16)
+    assert p["single_rescale"]["peak_bits"] > 1000 and not p["single_rescale"]["fits"]
+    assert not p["fits"]
