@@ -87,6 +87,24 @@ def test_blocked_backward_matches_reference_gradients():
     assert torch.allclose(act.coefficients.grad, c.grad, rtol=1e-9)
 
 
+def test_blocked_per_channel_kernels_match_reference_values_and_gradients():
+    act = PolyActivation(relu_d4(), trainable=True, clip=True, channel_dim=1, num_channels=8).train()
+    with torch.no_grad():
+        act.coefficients.add_(torch.randn(8, 5, dtype=torch.float64) * 0.01)
+    x = (torch.randn(20, 8, 32, 32, dtype=torch.float64) * 4).requires_grad_()  # 163840 elements: blocked
+    y = act(x)
+    g = torch.randn_like(y)
+    y.backward(g)
+    xr = x.detach().clone().requires_grad_()
+    c = act.coefficients.detach().clone().requires_grad_()
+    t = xr.clamp(-5, 5)
+    ref = sum(c[:, k].view(1, 8, 1, 1) * t ** k for k in range(5))
+    ref.backward(g)
+    assert torch.allclose(y, ref, atol=1e-12)
+    assert torch.allclose(x.grad, xr.grad, atol=1e-9)
+    assert torch.allclose(act.coefficients.grad, c.grad, rtol=1e-9)
+
+
 def test_poly_activation_saves_only_its_input_for_backward():
     saved = []
     act = PolyActivation(relu_d4(), trainable=True)

@@ -163,9 +163,27 @@ class PolyFunction(torch.autograd.Function):
 BLOCK = 1 << 14
 
 
-def _blocked(x: torch.Tensor, channel_dim) -> bool:
-    """Cache-blocking pays on large contiguous CPU tensors with per-layer coefficients."""
-    return x.device.type == "cpu" and channel_dim is None and x.is_contiguous() and x.numel() >= 8 * BLOCK
+def _block_plan(x: torch.Tensor, channel_dim) -> tuple[str, int] | None:
+    """How to cut ``x`` into cache-sized blocks, or None when blocking does not pay.
+
+    Blocking pays on large contiguous CPU tensors: per-layer coefficients cut the flat
+    tensor into BLOCK elements (``("flat", BLOCK)``); per-channel coefficients along a
+    dimension other than 0 cut along dim 0 into slabs of about BLOCK elements
+    (``("rows", rows)``), so each slab still holds whole channels.
+    """
+    if x.device.type != "cpu" or not x.is_contiguous() or x.numel() < 8 * BLOCK:
+        return None
+    if channel_dim is None:
+        return ("flat", BLOCK)
+    if channel_dim == 0 or x.dim() < 2:
+        return None
+    row = x.numel() // x.shape[0]
+    return ("rows", max(1, BLOCK // row)) if row <= 16 * BLOCK else None
+
+
+def _split(t: torch.Tensor, plan: tuple[str, int]):
+    kind, size = plan
+    return t.view(-1).split(size) if kind == "flat" else t.split(size, dim=0)
 
 
 def _coefficient_values(coefficients: torch.Tensor, x: torch.Tensor, channel_dim):
@@ -196,12 +214,13 @@ def monomial_forward(x: torch.Tensor, spec: EvalSpec, coefficients: torch.Tensor
     c = _coefficient_values(coefficients, x, spec.channel_dim)
     if len(c) == 1:
         return torch.zeros_like(x).add_(c[0])
-    if not _blocked(x, spec.channel_dim):
+    plan = _block_plan(x, spec.channel_dim)
+    if plan is None:
         t = _stage_input(x, spec)
         shape = torch.broadcast_shapes(t.shape, *(v.shape for v in c if isinstance(v, torch.Tensor)))
         return _horner_into(torch.empty(shape, dtype=x.dtype, device=x.device), t, c)
     out = torch.empty_like(x)
-    for xs, ys in zip(x.view(-1).split(BLOCK), out.view(-1).split(BLOCK)):
+    for xs, ys in zip(_split(x, plan), _split(out, plan)):
         _horner_into(ys, _stage_input(xs, spec), c)
     return out
 
@@ -215,8 +234,8 @@ def _monomial_backward(x, spec, coefficients, grad_out, need_x, need_c):
     c = _coefficient_values(coefficients, x, spec.channel_dim)
     d = len(c) - 1
     derivative = [c[k] * (k * scale) for k in range(1, d + 1)]
-    grad_out = grad_out.contiguous() if _blocked(x, spec.channel_dim) else grad_out
-    blocked = _blocked(x, spec.channel_dim) and grad_out.shape == x.shape
+    plan = _block_plan(x, spec.channel_dim) if grad_out.shape == x.shape else None
+    grad_out = grad_out.contiguous() if plan is not None else grad_out
 
     def grad_x_into(out, xs, gs):
         if d == 0:
@@ -240,13 +259,14 @@ def _monomial_backward(x, spec, coefficients, grad_out, need_x, need_c):
         return torch.stack(sums, dim=-1)
 
     gx = gc = None
-    if blocked:
+    if plan is not None:
         # One sweep per block for both gradients, while the block is in cache.
         gx = torch.empty_like(x) if need_x else None
+        out_blocks = _split(gx, plan) if need_x else [None] * len(_split(x, plan))
         sums = []
-        for i, (xs, gs) in enumerate(zip(x.view(-1).split(BLOCK), grad_out.view(-1).split(BLOCK))):
+        for xs, gs, out in zip(_split(x, plan), _split(grad_out, plan), out_blocks):
             if need_x:
-                grad_x_into(gx.view(-1)[i * BLOCK:i * BLOCK + xs.numel()], xs, gs)
+                grad_x_into(out, xs, gs)
             if need_c:
                 sums.append(power_sums(xs, gs))
         if need_c:
