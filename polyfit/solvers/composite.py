@@ -506,19 +506,29 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
         raise InputError(f"max_depth {max_depth!r} must be a positive integer (CKKS levels)")
     extra = 1 if function in ("relu", "abs") else 0
 
+    if degrees is not None:
+        degrees = _check_degrees(degrees)
+    fixed = degrees if degrees is not None else (_preset_degrees(preset) if preset is not None else None)
+    if max_depth is not None and fixed is not None:
+        depth = sum(stage_cost(d)[0] for d in fixed) + extra
+        if depth > max_depth:
+            raise InputError(f"degrees {list(fixed)} need {depth} levels, above max_depth {max_depth}")
     with Stopwatch() as sw:
         if preset is not None:
-            return _from_preset(preset, function, bound, epsilon, sw)
-        if degrees is not None:
-            degrees = _check_degrees(degrees)
+            parts = _from_preset(preset, function, bound, epsilon)
+        elif degrees is not None:
             design = _design_for_degrees(degrees, function, epsilon)
         else:
             design = _design_for_alpha(_check_alpha(alpha), function, epsilon, max_depth, extra, order, max_degree)
-        if max_depth is not None and degrees is not None:
-            depth = sum(stage_cost(d)[0] for d in degrees) + extra
-            if depth > max_depth:
-                raise InputError(f"degrees {list(degrees)} need {depth} levels, above max_depth {max_depth}")
+    if preset is not None:
+        return _assemble_preset(*parts, elapsed=sw.elapsed)
     return _assemble(design, function, bound, basis, alpha, max_depth, order, max_degree, sw.elapsed)
+
+
+def _preset_degrees(name) -> list[int]:
+    from ..presets import get_preset
+
+    return get_preset(name).degrees
 
 
 @dataclass(frozen=True)
@@ -655,11 +665,11 @@ def _error_bound(alpha, function, bound):
     return 2.0 ** -alpha
 
 
-def _from_preset(name, function, bound, epsilon, sw):
+def _from_preset(name, function, bound, epsilon):
+    """Stages, objective, provenance and metric exclusion of a published composite."""
     from ..approximation import Stage
     from ..plan import stage_plan
     from ..presets import get_preset
-    from ..reports import assemble
 
     preset = get_preset(name)
     eps = epsilon if epsilon is not None else preset.nominal_epsilon
@@ -686,8 +696,13 @@ def _from_preset(name, function, bound, epsilon, sw):
                   "source": preset.source, "stages": table, "sign_error": sign_error,
                   "log2_sign_error": math.log2(sign_error) if sign_error > 0 else None,
                   "relu_error": weighted / 2 * bound, "abs_error": weighted * bound}
-    sw.__exit__(None, None, None)
-    provenance["elapsed_s"] = sw.elapsed
+    return function, bound, stages, objective, provenance, exclude
+
+
+def _assemble_preset(function, bound, stages, objective, provenance, exclude, *, elapsed):
+    from ..reports import assemble
+
+    provenance["elapsed_s"] = elapsed
     return assemble(function, (-bound, bound), stages, objective=objective, provenance=provenance,
                     input_scale=1.0 / bound, combine="none" if function == "sign" else function, exclude=exclude)
 
