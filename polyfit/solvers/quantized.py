@@ -27,11 +27,16 @@ Schnorr–Euchner enumeration (:mod:`._lattice`): a certified global optimum. nu
 ``solver="gekko"`` hands the same objective and bounds to GEKKO/APOPT (PILLAR's tool),
 for comparison (:mod:`._gekko_fit`).
 
-**L∞** (``method="minimax"``): see :mod:`._integer_minimax` (HiGHS mixed-integer LP).
+**L∞** (``method="minimax"``): the exact mixed-integer LP
+
+    minimise e   subject to   |p(t_i) − f(x_i)| ≤ e  on the grid,   a_k integers,
+
+solved by HiGHS (scipy.optimize.milp) inside an exchange loop; see :func:`solve_linf`.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -64,8 +69,6 @@ def solve(problem: FitProblem):
                              "or solver exact for method minimax")
         if problem.compat is not None:
             raise InputError("compat 'pillar' is an L2 formulation; use method lstsq with it")
-        from ._integer_minimax import solve_linf
-
         return solve_linf(problem)
     return solve_l2(problem)
 
@@ -234,3 +237,301 @@ def solve_l2(problem: FitProblem):
 def _units(problem: FitProblem) -> float:
     """Factor from real units to the units the objective is stated in (PILLAR: 2^(2F))."""
     return 4.0**problem.frac_bits if problem.compat == "pillar" else 1.0
+
+
+# --------------------------------------------------------------------------------------
+# L∞: exact mixed-integer LP (HiGHS) with parity, offsets, LP bounds and an exchange loop
+# --------------------------------------------------------------------------------------
+DEFAULT_LINF_TIME_LIMIT = 120.0
+LINF_DEFAULT_POINTS = 10001  # the metric grid (polyfit.metrics), so the certified optimum is the reported max error
+# HiGHS stops at an absolute gap of 1e-6 in objective units; scaling the objective makes that
+# gap 1e-6/OBJECTIVE_SCALE in units of 2^-F, far below anything that changes the integers.
+OBJECTIVE_SCALE = 1e6
+# Certified means: no integer vector beats the result by more than CERTIFY_TOL·2^-F in max
+# error (HiGHS's feasibility and gap tolerances, after the scalings above, are far below).
+CERTIFY_TOL = 1e-6
+MAX_EXCHANGE_ROUNDS = 40
+POINTS_PER_ROUND = 12
+
+
+def parity_reduction(problem: FitProblem, x: np.ndarray):
+    """(kind, shift) when f − shift is odd/even and the grid is symmetric, else (None, 0).
+
+    ``kind`` "odd": p(t) = shift + Σ_{k odd} a_k 2^-F t^k; "even": only even k (shift 0).
+    Requires shift·2^F to be an integer (it becomes a_0).
+    """
+    choice = problem.options.get("parity", "auto")
+    target = problem.target
+    applicable = (
+        target.parity in ("odd", "even")
+        and float(target.shift * 2.0**problem.frac_bits).is_integer()
+        and np.allclose(x, -x[::-1], rtol=0.0, atol=1e-12 * max(1.0, float(np.max(np.abs(x)))))
+    )
+    if choice is False or (choice == "auto" and not applicable):
+        return None, 0.0
+    if not applicable:
+        raise InputError(f"parity=True needs an odd or even target (f − shift) on a symmetric grid; "
+                         f"{target.name!r} has parity {target.parity!r} on {problem.domain}")
+    return target.parity, float(target.shift)
+
+
+def _float_minimax(T, g):
+    """Continuous min_c max_i |T c − g|_i by LP (HiGHS); returns (c, error)."""
+    from scipy.optimize import linprog
+
+    m, n = T.shape
+    ones = np.ones((m, 1))
+    A = np.vstack([np.hstack([T, -ones]), np.hstack([-T, -ones])])
+    b = np.concatenate([g, -g])
+    cost = np.zeros(n + 1)
+    cost[-1] = 1.0
+    res = linprog(cost, A_ub=A, b_ub=b, bounds=[(None, None)] * n + [(0, None)], method="highs")
+    if res.status != 0:
+        raise ComputationError(f"the float L∞ fit (linprog) failed: {res.message}")
+    return res.x[:n], float(res.x[-1])
+
+
+def _offset_bounds(T, target, cutoff: float):
+    """Bounds on offsets d from the LP relaxation |T d − target|_i ≤ cutoff (2n small LPs).
+
+    Every integer solution with error ≤ ``cutoff`` on all grid points satisfies these rows
+    (a subset of the grid's), so the bounds never cut off a solution at least as good as the
+    incumbent: they are non-binding for the stated problem.
+    """
+    from scipy.optimize import linprog
+
+    m, n = T.shape
+    A = np.vstack([T, -T])
+    b = np.concatenate([target + cutoff, cutoff - target])
+    lower = np.empty(n)
+    upper = np.empty(n)
+    for k in range(n):
+        cost = np.zeros(n)
+        for sign, out in ((1.0, lower), (-1.0, upper)):
+            cost[k] = sign
+            res = linprog(cost, A_ub=A, b_ub=b, bounds=[(None, None)] * n, method="highs")
+            if res.status != 0:
+                raise ComputationError(f"bound tightening LP failed: {res.message}")
+            out[k] = sign * res.fun
+    return np.floor(lower - 1e-6), np.ceil(upper + 1e-6)
+
+
+def _local_maxima(err: np.ndarray, above: float, count: int) -> np.ndarray:
+    """Indices of the ``count`` largest local maxima of |err| that exceed ``above``."""
+    a = np.abs(err)
+    left = np.concatenate([[-np.inf], a[:-1]])
+    right = np.concatenate([a[1:], [-np.inf]])
+    peaks = np.flatnonzero((a >= left) & (a >= right) & (a > above))
+    return peaks[np.argsort(a[peaks])[::-1][:count]]
+
+
+def solve_linf(problem: FitProblem):
+    """Integer L∞ fit: HiGHS MILP in an exchange loop; certified when HiGHS proves it.
+
+    Variables: integer offsets d_k from the rounded float minimax r_k (a_k = r_k + d_k), and
+    E = 2^F·e (the error in integer units, so all rows have O(1) coefficients t_i^k).
+    Round j solves min E s.t. |Σ_k t_i^k d_k − 2^F (f_i − p_r(t_i))| ≤ E on a subset S_j of
+    the grid, E ≤ E_best (the best full-grid error so far), d within LP-derived bounds that
+    keep every solution at least as good as the incumbent. The subset optimum E_j is a lower
+    bound of the full-grid optimum; the worst full-grid points of the round's solution are
+    added to S until the full-grid error of the best solution equals the largest lower bound.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    F = problem.frac_bits
+    scale_int = 2.0**F
+    time_limit = float(problem.options.get("time_limit", DEFAULT_LINF_TIME_LIMIT))
+    if problem.weight is not None:
+        raise InputError("weight is for L2 fits; method minimax with bits minimises the plain max error")
+    if problem.grid == "continuous":
+        raise InputError("grid 'continuous' is not available with bits; use uniform or chebyshev")
+    with Stopwatch() as sw:
+        if problem.points is None and problem.samples is None:
+            problem = replace(problem, points=LINF_DEFAULT_POINTS)
+        x = problem.grid_x()
+        f = problem.target(x)
+        if not np.all(np.isfinite(f)):
+            raise ComputationError(f"target {problem.target.name!r} is not finite on the grid of {problem.domain}")
+        t = x * problem.input_scale
+        parity, shift = parity_reduction(problem, x)
+        d = problem.degree
+        if parity == "odd":
+            powers = np.arange(1, d + 1, 2)
+        elif parity == "even":
+            powers = np.arange(0, d + 1, 2)
+        else:
+            powers = np.arange(d + 1)
+        fixed_a0 = int(round(shift * scale_int)) if parity == "odd" else 0
+        # With parity the error is odd/even in t, so the points t ≥ 0 carry the whole problem.
+        keep = t >= 0 if parity else np.ones_like(t, dtype=bool)
+        tk, gk = t[keep], f[keep] - fixed_a0 / scale_int
+        if powers.size == 0:
+            raise InputError(f"degree {d} has no {parity} powers; raise the degree")
+        T = tk[:, None] ** powers[None, :]  # integer-unit columns: a_k ↦ t^k a_k / 2^F
+        col = np.maximum(np.max(np.abs(T), axis=0), 1e-300)
+        c_float, e_float = _float_minimax(T / col, gk)
+        c_float = c_float / col
+        ref = np.rint(c_float * scale_int)
+        target_int = gk * scale_int - T @ ref  # residual of the reference, integer units
+
+        def full_error(offsets):
+            return np.abs(T @ offsets - target_int)
+
+        best_d = np.zeros(len(powers))
+        best_E = float(np.max(full_error(best_d)))
+        naive_error = best_E / scale_int
+        bound_rows = _spread(len(tk), 8 * len(powers) + 16)
+        # A better first incumbent (as fpminimax does): the closest lattice vector in L2 on
+        # Chebyshev-spread points. Its error is the cutoff that shrinks the MILP's search.
+        Qb, Rb = np.linalg.qr(T[bound_rows] / col)  # T_b = Qb·Rb·diag(col)
+        R_lattice = Rb * col[None, :]
+        lattice_d = _lattice.closest_vector(R_lattice, Qb.T @ target_int[bound_rows], max_nodes=200_000).z.astype(float)
+        lattice_E = float(np.max(full_error(lattice_d)))
+        if lattice_E < best_E:
+            best_d, best_E = lattice_d, lattice_E
+        # Lattice reformulation (Aardal–Hurkens–Lenstra): d = U·v with U the LLL transform of
+        # the constraint columns, so branching on v follows short lattice directions.
+        _, _, U, _ = _lattice.lll_reduce_triangular(R_lattice)
+        U = U.astype(float)
+        lo_d, hi_d = _offset_bounds(T[bound_rows], target_int[bound_rows], best_E * (1 + 1e-9) + CERTIFY_TOL)
+        bounds_E = best_E
+        subset = set(_spread(len(tk), 2 * len(powers) + 4).tolist())
+        subset.update(_local_maxima(T @ (c_float * scale_int - ref) - target_int, 0.0, 2 * len(powers)).tolist())
+        lower_bound = 0.0
+        rounds = []
+        status_ok = True
+        nodes = 0
+        for _ in range(MAX_EXCHANGE_ROUNDS):
+            remaining = time_limit - sw_elapsed(sw)
+            if remaining <= 0:
+                status_ok = False
+                break
+            if best_E < 0.999 * bounds_E:  # a better incumbent: tighten the offset bounds again
+                lo_d, hi_d = _offset_bounds(T[bound_rows], target_int[bound_rows], best_E * (1 + 1e-9) + CERTIFY_TOL)
+                bounds_E = best_E
+            rows = np.array(sorted(subset))
+            n = len(powers)
+            TU = T[rows] @ U
+            A = np.vstack([np.hstack([TU, -np.ones((len(rows), 1))]),
+                           np.hstack([-TU, -np.ones((len(rows), 1))]),
+                           np.hstack([U, np.zeros((n, 1))])])
+            lo_rows = np.concatenate([np.full(2 * len(rows), -np.inf), lo_d])
+            ub = np.concatenate([target_int[rows], -target_int[rows], hi_d])
+            cost = np.zeros(n + 1)
+            cost[-1] = OBJECTIVE_SCALE
+            with _quiet_stdout():
+                res = milp(cost, integrality=np.concatenate([np.ones(n), [0]]),
+                           bounds=Bounds(np.concatenate([np.full(n, -np.inf), [0.0]]),
+                                         np.concatenate([np.full(n, np.inf), [best_E * (1 + 1e-9) + 1e-9]])),
+                           constraints=LinearConstraint(A, lo_rows, ub),
+                           options={"time_limit": remaining, "mip_rel_gap": 1e-9})
+            nodes += int(getattr(res, "mip_node_count", 0) or 0)
+            if res.x is None:
+                status_ok = False
+                rounds.append({"points": len(rows), "status": int(res.status), "message": str(res.message)})
+                break
+            offsets = U @ np.rint(res.x[:n])
+            err = full_error(offsets)
+            E = float(np.max(err))
+            dual = getattr(res, "mip_dual_bound", None)
+            round_lb = float(dual) if dual is not None and np.isfinite(dual) else (float(res.fun) if res.status == 0 else 0.0)
+            round_lb /= OBJECTIVE_SCALE
+            subset_E = float(res.fun) / OBJECTIVE_SCALE
+            lower_bound = max(lower_bound, round_lb - CERTIFY_TOL)
+            rounds.append({"points": len(rows), "status": int(res.status), "subset_error": subset_E / scale_int,
+                           "grid_error": E / scale_int})
+            if E < best_E:
+                best_E, best_d = E, offsets
+            if res.status != 0:
+                status_ok = False
+                break
+            new = [i for i in _local_maxima(err, subset_E * (1 + 1e-9) + 1e-9, POINTS_PER_ROUND) if i not in subset]
+            if best_E <= lower_bound + 2 * CERTIFY_TOL or not new:
+                break
+            subset.update(new)
+        gap = max(best_E - lower_bound, 0.0) / best_E if best_E > 0 else 0.0
+        certified = bool(status_ok and best_E <= lower_bound + 2 * CERTIFY_TOL)
+        a = np.zeros(d + 1, dtype=np.int64)
+        a[powers] = (ref + best_d).astype(np.int64)
+        if parity == "odd":
+            a[0] = fixed_a0
+    stage = Stage.quantized_monomial(a.tolist(), F)
+    full_grid_error = float(np.max(np.abs(stage(t) - f)))
+    objective = problem.objective_dict(
+        grid={"kind": problem.grid if problem.samples is None else "samples", "points": int(x.size)},
+        quantization={"frac_bits": F, "variable": "t = input_scale * x", "coefficients": "a_k * 2^-F, a_k integers"},
+        integer_bounds={"lower": _full_bounds(d, powers, ref + lo_d, parity, fixed_a0),
+                        "upper": _full_bounds(d, powers, ref + hi_d, parity, fixed_a0),
+                        "kind": "derived by LP from the rounded float minimax's error (non-binding)",
+                        "binding": False},
+        target_rounding="none",
+        parity=None if parity is None else {"kind": parity, "shift": shift,
+                                             "fixed": "a_0 = shift * 2^F" if parity == "odd" else "odd a_k = 0"},
+        formula="minimise max_i |sum_k a_k 2^-F t_i^k - f(x_i)|",
+    )
+    provenance = {
+        "solver": "quantized-linf", "backend": "highs", "elapsed_s": sw.elapsed,
+        "options": {"frac_bits": F, "time_limit": time_limit, **problem.options},
+        "objective_value": full_grid_error,
+        "lower_bound": lower_bound / scale_int,
+        "mip_gap": gap,
+        "certified": certified,
+        "float_minimax_error": e_float,
+        "naive_rounding_error": naive_error,
+        "exchange_rounds": rounds,
+        "nodes": nodes,
+    }
+    if not certified:
+        provenance["warnings"] = [f"HiGHS did not prove optimality within {time_limit:g} s (gap {gap:.2e}); "
+                                  "the result is the best found"]
+    return assemble(problem.target, problem.domain, [stage], objective=objective, provenance=provenance,
+                    input_scale=problem.input_scale, exclude=problem.exclude, frac_bits=F)
+
+
+class _quiet_stdout:
+    """Send file descriptor 1 to /dev/null while HiGHS runs.
+
+    HiGHS's C++ code can print diagnostics straight to fd 1, which would corrupt
+    ``polyfit fit --json`` output; Python's sys.stdout is flushed first and restored after.
+    """
+
+    def __enter__(self):
+        import os
+        import sys
+
+        sys.stdout.flush()
+        self._saved = os.dup(1)
+        self._null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self._null, 1)
+        return self
+
+    def __exit__(self, *exc):
+        import os
+
+        os.dup2(self._saved, 1)
+        os.close(self._saved)
+        os.close(self._null)
+        return False
+
+
+def sw_elapsed(sw) -> float:
+    import time
+
+    return time.perf_counter() - sw._start
+
+
+def _spread(m: int, count: int) -> np.ndarray:
+    """``count`` indices spread over 0..m−1 at Chebyshev-like spacing (denser at the ends)."""
+    count = min(m, count)
+    k = np.arange(count)
+    u = 0.5 - 0.5 * np.cos(np.pi * k / max(count - 1, 1))
+    return np.unique(np.rint(u * (m - 1)).astype(int))
+
+
+def _full_bounds(d, powers, values, parity, fixed_a0):
+    out = [0] * (d + 1)
+    for k, v in zip(powers.tolist(), values.tolist()):
+        out[k] = int(v)
+    if parity == "odd":
+        out[0] = fixed_a0
+    return out
