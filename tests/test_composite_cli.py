@@ -48,3 +48,16 @@ def test_remez_failure_exits_1(cli, in_tmp):
     code, _, err = cli("composite", "--degrees", "63", "--epsilon", "0.999")
     assert code == 1 and "degree 63" in err and len(err.strip().splitlines()) == 1
     assert files_in(in_tmp) == []
+
+
+def test_table_example_runs_on_a_small_alpha(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "composite_tables.py"
+    spec = importlib.util.spec_from_file_location("composite_tables", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--alphas", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "| 4 | [" in out and "ReLU, error" in out and "sign, error" in out
