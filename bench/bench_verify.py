@@ -9,7 +9,8 @@ Three tables, every ratio against a baseline measured in this run:
    the depth report's ``backends.tenseal``), our plan's levels, and the time of one encrypted
    evaluation of our plan against ``polyval`` on the same context (ratio ours/polyval);
 3. ``pf.verify`` on gelu fits of degree 1 … 31 on [−8, 8]: levels used, whether the run at one
-   level fewer fails, max |CKKS − artifact| and seconds per encrypted evaluation.
+   level fewer fails, max |CKKS − artifact| and seconds per encrypted evaluation;
+4. the same on every composite preset (polyfit.presets).
 
     python bench/bench_verify.py [--quick]
 """
@@ -93,11 +94,26 @@ def verify_table(degrees):
               f"{r.details.get('seconds_per_evaluation', float('nan')):>7.3f} {n!s:>6} {r.details.get('plan_basis')!s:>10}")
 
 
+def presets_table():
+    from polyfit.presets import preset_names
+
+    print("\n4. pf.verify on the composite presets (sign; lee-* also as ReLU)")
+    print(f"{'preset':>16} {'combine':>7} {'degrees':>12} {'levels':>6} {'used':>4} {'ok':>5} {'|ckks-artifact|':>16} {'s/eval':>7} {'N':>6}")
+    for name in preset_names():
+        for function in (("sign", "relu") if name.startswith("lee") else ("sign",)):
+            a = pf.composite(preset=name, function=function)
+            r = verify(a, samples=64)
+            print(f"{name:>16} {a.combine:>7} {str(a.degrees):>12} {a.depth['ckks_levels']:>6} {r.levels_used!s:>4} "
+                  f"{r.ok!s:>5} {r.max_error_vs_artifact:>16.2e} {r.details.get('seconds_per_evaluation', float('nan')):>7.2f} "
+                  f"{r.details.get('parameters', {}).get('poly_modulus_degree')!s:>6}")
+
+
 def main(argv):
     quick = "--quick" in argv
     products_table([3, 7, 15, 31, 63] if quick else [3, 5, 7, 8, 15, 16, 31, 32, 63, 64, 127, 255])
     tenseal_table([1, 2, 3, 4, 7, 8, 15] if quick else [1, 2, 3, 4, 5, 7, 8, 15, 16, 31])
     verify_table([1, 4, 7, 15] if quick else list(range(1, 32)))
+    presets_table()
 
 
 if __name__ == "__main__":

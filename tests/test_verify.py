@@ -56,7 +56,7 @@ def test_degree_31_stays_within_1e4_of_the_artifact():
     assert r.max_error_vs_artifact < 1e-4
 
 
-@pytest.mark.parametrize("preset, function", [("f2g2", "sign"), ("lee-a7", "relu")])
+@pytest.mark.parametrize("preset, function", [("f2g2", "sign"), ("lee-a7", "relu"), ("lee-a10", "relu")])
 def test_composite_presets_run_at_reported_depth(preset, function):
     a = pf.composite(preset=preset, function=function)
     r = verify(a, samples=32)
