@@ -176,8 +176,8 @@ def accuracy(model, x, y, batch_size: int = 512) -> float:
 def evaluate(model, data: Digits, sites: dict | None = None, ranges=None) -> dict:
     """Test accuracy and, when sites are given, the out-of-range rate and NaN count of the
     activation inputs on the test set (polyfit.torch.recipes.OutOfRangeMonitor)."""
-    if not sites:
-        return {"accuracy": accuracy(model, data.x_test, data.y_test), "oor_rate": 0.0, "nan": 0,
+    if not sites:  # ReLU has no range: nothing to monitor
+        return {"accuracy": accuracy(model, data.x_test, data.y_test), "oor_rate": None, "nan": None,
                 "first_nan_site": None}
     from polyfit.torch.recipes import OutOfRangeMonitor
 
@@ -225,15 +225,17 @@ def table(results: list[MethodResult], reference: str | None = None) -> str:
     head = f"{'method':<34} {'seeds':>5} {'accuracy %':>15} {'Δ acc':>7} {'out-of-range':>13} {'NaN':>9} {'time s':>7}"
     lines = [head, "-" * len(head)]
     if ref is not None:
-        lines.insert(0, f"Δ acc: mean accuracy minus that of {reference!r}; out-of-range and NaN: activation inputs on the test set")
+        lines.insert(0, f"Δ acc: mean accuracy minus that of {reference!r}; out-of-range and NaN: activation inputs "
+                        "on the test set (- : ReLU, not monitored)")
     for r in results:
         accs = r.final("accuracy")
         mean = _mean(accs)
         std = statistics.pstdev(accs) if len(accs) > 1 else 0.0
         delta = f"{mean - ref_acc:+.2f}" if ref_acc is not None and r is not ref else ""
-        oor = _mean(r.final("oor_rate"))
-        nan = sum(int(v) for v in r.final("nan"))
-        lines.append(f"{r.name:<34} {len(accs):>5} {mean:>9.2f} ± {std:<4.2f} {delta:>7} {100 * oor:>12.3f}% {nan:>9d} {r.seconds:>7.1f}")
+        monitored = [v for v in r.final("oor_rate") if v is not None]
+        oor = f"{100 * _mean(monitored):>12.3f}%" if monitored else f"{'-':>13}"
+        nan = f"{sum(int(v) for v in r.final('nan') if v is not None):>9d}" if monitored else f"{'-':>9}"
+        lines.append(f"{r.name:<34} {len(accs):>5} {mean:>9.2f} ± {std:<4.2f} {delta:>7} {oor} {nan} {r.seconds:>7.1f}")
     return "\n".join(lines)
 
 
@@ -327,26 +329,22 @@ def penalty_loss(penalty):
     return loss_fn
 
 
-@torch.no_grad()
-def site_input_samples(model: nn.Module, sites: dict[str, nn.Module], x: torch.Tensor, per_site: int = 20000,
-                       seed: int = 0) -> dict[str, torch.Tensor]:
-    """Profile: up to ``per_site`` random elements of each site's input over ``x`` (eval
-    mode), through polyfit.torch.profile_sites when available, else forward pre-hooks."""
-    from polyfit.torch.recipes import HookSet
+def site_profiles(model: nn.Module, sites: dict[str, nn.Module], x: torch.Tensor, sample_size: int = 20000,
+                  seed: int = 0) -> dict:
+    """Profile each site's inputs over ``x`` with polyfit.torch.profile_sites (eval mode):
+    ``{name: SiteProfile}`` with exact min/max and a random sample of ``sample_size`` inputs."""
+    from polyfit.torch import profile_sites
 
-    seen: dict[str, list] = {name: [] for name in sites}
-    with HookSet() as hooks:
-        for name, module in sites.items():
-            hooks.add(module.register_forward_pre_hook(lambda m, a, _n=name: seen[_n].append(a[0].detach().flatten())))
-        was = model.training
-        model.eval()
-        for xb, _ in batches(x, torch.zeros(len(x), dtype=torch.long, device=x.device), 256, None):
-            model(xb)
-        model.train(was)
-    g = torch.Generator().manual_seed(seed)
-    out = {}
-    for name, chunks in seen.items():
-        flat = torch.cat(chunks).cpu()
-        idx = torch.randperm(flat.numel(), generator=g)[:per_site]
-        out[name] = flat[idx]
-    return out
+    loader = [xb for xb, _ in batches(x, torch.zeros(len(x), dtype=torch.long, device=x.device), 256, None)]
+    profile = profile_sites(model, loader, sites=sites, sample_size=sample_size, seed=seed)
+    return {name: profile[name] for name in sites}
+
+
+def nan_onsets(result: MethodResult) -> str:
+    """One line per run: the first epoch whose evaluation saw a NaN, and the first site with it."""
+    lines = []
+    for k, run in enumerate(result.runs):
+        first = next((e for e in run if e.get("nan")), None)
+        lines.append(f"  {result.name} run {k}: " + (f"first NaN after epoch {first['epoch'] + 1}, at site {first['first_nan_site']}"
+                                                    if first else "no NaN"))
+    return "\n".join(lines)

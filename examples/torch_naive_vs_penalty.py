@@ -55,6 +55,8 @@ def main(argv=None) -> int:
                 result.runs.append(train_poly(data, args, seed, approximation, regularised))
             result.seconds += t.seconds
     tc.report([naive, fixed], args, "torch_naive_vs_penalty", f"degree-{args.degree} ReLU fit on digits")
+    print(tc.nan_onsets(naive))
+    print(tc.nan_onsets(fixed))
     return 0
 
 

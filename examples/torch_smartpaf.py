@@ -43,9 +43,9 @@ def tuned_activations(teacher, data, base, args, seed):
     """
     import polyfit as pf
 
-    samples = tc.site_input_samples(teacher, tc.sites_of(teacher), data.x_train, seed=seed)
+    profiles = tc.site_profiles(teacher, tc.sites_of(teacher), data.x_train, seed=seed)
     out = {}
-    for name, x in samples.items():
+    for name, x in profiles.items():  # x: a SiteProfile (exact extremes + a sample of inputs)
         scale = static_scale(x, quantile=1.0, margin=args.margin, site=name)
         if base.combine != "none":
             initial = scaled_approximation(base, scale)

@@ -217,3 +217,16 @@ def test_quail_imitation_then_gradual_unfreezing(net):
     stages = gradual_unfreeze(student, ["act1", "act2"], EXAMPLE, train_epoch)
     assert [s["stage"] for s in stages] == [1, 2, 3]
     assert trained == [21, 21 + 42, 21 + 42 + 30]  # head, + fc2, + fc1 (weights + biases)
+
+
+def test_static_scale_and_ct_take_a_site_profile():
+    from polyfit.torch import profile_sites
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    profile = profile_sites(model, [torch.randn(50, 2) * 3 for _ in range(3)], sites={"r": model[1]}, sample_size=40)
+    site = profile["r"]
+    assert static_scale(site) == pytest.approx(max(-site.minimum, site.maximum))  # all inputs, not the sample
+    assert static_scale(site, quantile=0.5) == pytest.approx(float(site.sample.abs().median()), rel=0.1)
+    tuned = tune_lstsq(site, 3, domain=(site.minimum, site.maximum))
+    assert tuned.domain == pytest.approx((site.minimum, site.maximum))

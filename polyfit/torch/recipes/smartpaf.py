@@ -30,6 +30,11 @@ from .sites import execution_order, frozen, parameters_between
 
 
 def _as_samples(samples, site: str) -> np.ndarray:
+    """1-D float64 samples from a tensor, an array, or a profile with a ``sample`` (SiteProfile)."""
+    if hasattr(samples, "sample") and not isinstance(samples, (torch.Tensor, np.ndarray)):
+        if samples.sample is None:
+            raise InputError(f"site {site}: the profile holds no sample of inputs")
+        samples = samples.sample
     x = samples.detach().cpu().double().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples, float)
     x = x.ravel()
     if x.size < 2:
@@ -43,6 +48,10 @@ def _as_samples(samples, site: str) -> np.ndarray:
 def static_scale(samples, quantile: float = 1.0, margin: float = 1.0, site: str = "?") -> float:
     """S = margin · quantile(|x|, q) of the profiled inputs: the site's static divisor.
 
+    ``samples``: the inputs (tensor/array), or a :class:`polyfit.torch.profiling.SiteProfile`,
+    whose exact minimum and maximum over all profiled inputs give q = 1 (its sample gives
+    the other quantiles).
+
     >>> static_scale([-4.0, 1.0, 2.0])
     4.0
     """
@@ -50,8 +59,13 @@ def static_scale(samples, quantile: float = 1.0, margin: float = 1.0, site: str 
         raise InputError(f"quantile must be in (0, 1], got {quantile!r}")
     if not (math.isfinite(margin) and margin > 0):
         raise InputError(f"margin must be a finite number > 0, got {margin!r}")
-    x = np.abs(_as_samples(samples, site))
-    scale = float(margin * np.quantile(x, quantile))
+    extremes = (getattr(samples, "minimum", None), getattr(samples, "maximum", None))
+    if quantile == 1.0 and None not in extremes and not isinstance(samples, (torch.Tensor, np.ndarray)):
+        if not all(math.isfinite(e) for e in extremes):
+            raise InputError(f"site {site}: profiled extremes {extremes} are not finite")
+        scale = float(margin * max(abs(extremes[0]), abs(extremes[1])))
+    else:
+        scale = float(margin * np.quantile(np.abs(_as_samples(samples, site)), quantile))
     if not scale > 0:
         raise InputError(f"site {site}: all profiled inputs are 0; no static scale exists")
     return scale
