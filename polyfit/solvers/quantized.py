@@ -499,15 +499,21 @@ class _quiet_stdout:
         import os
         import sys
 
-        sys.stdout.flush()
-        self._saved = os.dup(1)
-        self._null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(self._null, 1)
+        self._saved = None
+        try:
+            sys.stdout.flush()
+            self._saved = os.dup(1)
+            self._null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(self._null, 1)
+        except (OSError, ValueError):  # no usable fd 1: nothing to protect
+            self._saved = None
         return self
 
     def __exit__(self, *exc):
         import os
 
+        if self._saved is None:
+            return False
         os.dup2(self._saved, 1)
         os.close(self._saved)
         os.close(self._null)
