@@ -584,6 +584,7 @@ def _design_for_alpha(alpha, function, epsilon, max_depth, extra, order, max_deg
     key = (lambda s: (s.depth, s.multiplications, -s.z)) if order == "depth" else (lambda s: (s.multiplications, s.depth, -s.z))
     states.sort(key=key)
     tried = []
+    halve = 0.5 if function in ("relu", "step") else 1.0    # function error per unit of sign error
     for state in states[:MAX_CANDIDATES]:
         if relu_like:
             if epsilon is None:
@@ -600,14 +601,17 @@ def _design_for_alpha(alpha, function, epsilon, max_depth, extra, order, max_deg
             fits = sign_stages(state.degrees, eps)
             achieved = fits[-1].error
             ok = achieved <= target_error
+        # errors of the function itself (relu, abs: on [-1, 1]; the prediction is the part at x = 1 only)
         tried.append({"degrees": list(state.degrees), "depth": state.depth + extra,
                       "multiplications": state.multiplications + extra,
-                      "predicted_log2_error": math.log2(max(state.predicted_error, 1e-300)),
-                      "achieved_log2_error": math.log2(achieved) if achieved > 0 else -math.inf, "accepted": ok})
+                      "predicted_log2_error": math.log2(max(halve * state.predicted_error, 1e-300)),
+                      "achieved_log2_error": math.log2(halve * achieved) if achieved > 0 else -math.inf,
+                      "accepted": ok})
         if ok:
             return _Design(state.degrees, eps, fits, choice, {"candidates": tried, "order": order})
+    best = min(tried, key=lambda t: t["achieved_log2_error"])
     raise ComputationError(f"none of the {len(tried)} cheapest degree sets reached alpha {alpha:g} once computed "
-                           f"(best tried: {tried[0]['degrees']} at 2^{tried[0]['achieved_log2_error']:.2f})")
+                           f"(best tried: {best['degrees']} at 2^{best['achieved_log2_error']:.2f})")
 
 
 def _assemble(design: _Design, function, bound, basis, alpha, max_depth, order, max_degree, elapsed):
