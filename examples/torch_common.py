@@ -202,11 +202,14 @@ def train_relu_baseline(data: Digits, args, seed: int, epochs: int | None = None
 # -- reporting ----------------------------------------------------------------------------
 @dataclass
 class MethodResult:
-    """Runs of one method over seeds: each run is a list of per-epoch dicts."""
+    """Runs of one method over seeds: each run is a list of per-epoch dicts. ``offset``:
+    epochs trained before the first entry (fine-tuning that starts from a trained network is
+    plotted after the baseline's epochs)."""
 
     name: str
     runs: list = field(default_factory=list)
     seconds: float = 0.0
+    offset: int = 0
 
     def final(self, key: str) -> list:
         return [run[-1][key] for run in self.runs]
@@ -250,8 +253,9 @@ def save_results(results: list[MethodResult], out_dir: str, stem: str, title: st
     for r in results:
         n = min(len(run) for run in r.runs)
         acc = [_mean(run[e]["accuracy"] for run in r.runs) for e in range(n)]
-        ax.plot(range(1, n + 1), acc, marker="o", markersize=3, label=r.name)
-    ax.set_xlabel("epoch")
+        ax.plot(range(r.offset + 1, r.offset + n + 1), acc, marker="o", markersize=3 if n > 1 else 6, label=r.name)
+    ax.set_xlabel("epoch (fine-tuning continues after the baseline's epochs)" if any(r.offset for r in results)
+                  else "epoch")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title(title)

@@ -40,7 +40,9 @@ def main(argv=None) -> int:
     example = EXAMPLE.to(args.device)
 
     names = ["relu baseline", "x² swapped in (no training)", "QuaIL imitation", "QuaIL + gradual unfreezing"]
-    results = {n: tc.MethodResult(n) for n in names}
+    # fine-tuning curves continue after the baseline's epochs; no-training rows sit at its last epoch
+    offsets = {n: 0 if n == "relu baseline" else args.epochs - (n in ("x² swapped in (no training)",)) for n in names}
+    results = {n: tc.MethodResult(n, offset=offsets[n]) for n in names}
     for seed in args.seeds:
         with tc.Timer() as t:
             teacher, history = tc.train_relu_baseline(data, args, seed, lr=args.lr)

@@ -88,7 +88,9 @@ def main(argv=None) -> int:
     example = EXAMPLE.to(args.device)
 
     names = ["relu baseline", "direct replacement", "CT", "CT + PA", "CT + PA + AT"]
-    results = {n: tc.MethodResult(n) for n in names}
+    # fine-tuning curves continue after the baseline's epochs; no-training rows sit at its last epoch
+    offsets = {n: 0 if n == "relu baseline" else args.epochs - (n in ("direct replacement", "CT")) for n in names}
+    results = {n: tc.MethodResult(n, offset=offsets[n]) for n in names}
     for seed in args.seeds:
         with tc.Timer() as t:
             teacher, history = tc.train_relu_baseline(data, args, seed, lr=args.lr)

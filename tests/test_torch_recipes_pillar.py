@@ -78,7 +78,7 @@ def test_penalty_sees_inputs_before_training_clip_and_pushes_them_in(relu4):
     with ActivationPenalty({"act": act}, bound=4.0, exponent=10, coefficient=1.0) as pen:
         model(torch.ones(8, 1))
         value = pen.penalty()
-        assert float(value) == pytest.approx((10.0 / 4.0) ** 10, rel=1e-5)  # unclipped 10, not 5
+        assert float(value.detach()) == pytest.approx((10.0 / 4.0) ** 10, rel=1e-5)  # unclipped 10, not 5
         value.backward()
     assert lin.weight.grad is not None and float(lin.weight.grad) > 0
 
@@ -224,3 +224,16 @@ def test_distillation_rejects_bad_parameters(kwargs):
 def test_distillation_rejects_mismatched_logits():
     with pytest.raises(InputError, match="differ in shape"):
         distillation_loss(torch.zeros(2, 3), torch.zeros(2, 4), torch.zeros(2, dtype=torch.long))
+
+
+def test_penalty_takes_per_site_bounds():
+    a, b = nn.ReLU(), nn.ReLU()
+    with ActivationPenalty({"a": a, "b": b}, bound={"a": 1.0, "b": 2.0}, exponent=2) as pen:
+        a(torch.full((3,), 2.0, requires_grad=True))
+        b(torch.full((3,), 2.0, requires_grad=True))
+        terms = pen.per_site()
+        assert (float(terms["a"].detach()), float(terms["b"].detach())) == (4.0, 1.0)
+    with pytest.raises(InputError, match="site b: no penalty bound"):
+        ActivationPenalty({"a": a, "b": b}, bound={"a": 1.0})
+    with pytest.raises(InputError, match="site a"):
+        ActivationPenalty({"a": a}, bound={"a": -1.0})

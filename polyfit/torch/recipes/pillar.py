@@ -78,7 +78,8 @@ class ActivationPenalty:
 
     Args:
         sites: ``{name: module}`` (or (name, module) pairs / surgery report entries).
-        bound: B, the range the inputs should stay in.
+        bound: B, the range the inputs should stay in; one for all sites or ``{name: B_l}``
+            (e.g. SmartPAF's per-site static scales).
         exponent: n, even.
         coefficient: c ≥ 0.
 
@@ -87,10 +88,9 @@ class ActivationPenalty:
     per epoch for the warm-up.
     """
 
-    def __init__(self, sites, bound: float, exponent: int = 10, coefficient: float = 1.0):
-        _check_bound_exponent(bound, exponent)
+    def __init__(self, sites, bound, exponent: int = 10, coefficient: float = 1.0):
         self.sites = as_site_mapping(sites)
-        self.bound = float(bound)
+        self.bound = self._check_bounds(bound, exponent)
         self.exponent = int(exponent)
         self.coefficient = self._check_coefficient(coefficient)
         self._inputs: dict[str, list[torch.Tensor]] = {name: [] for name in self.sites}
@@ -98,6 +98,23 @@ class ActivationPenalty:
         self.enabled = True
         for name, module in self.sites.items():
             self._hooks.add(module.register_forward_pre_hook(self._recorder(name)))
+
+    def _check_bounds(self, bound, exponent):
+        if isinstance(bound, dict):
+            missing = [name for name in self.sites if name not in bound]
+            if missing:
+                raise InputError(f"site {missing[0]}: no penalty bound given; bounds cover {', '.join(map(str, bound))}")
+            for name in self.sites:
+                try:
+                    _check_bound_exponent(bound[name], exponent)
+                except InputError as exc:
+                    raise InputError(f"site {name}: {exc}") from None
+            return {name: float(bound[name]) for name in self.sites}
+        _check_bound_exponent(bound, exponent)
+        return float(bound)
+
+    def bound_of(self, name: str) -> float:
+        return self.bound[name] if isinstance(self.bound, dict) else self.bound
 
     @staticmethod
     def _check_coefficient(coefficient) -> float:
@@ -117,9 +134,9 @@ class ActivationPenalty:
         if coefficient is not None:
             self.coefficient = self._check_coefficient(coefficient)
         if exponent is not None or bound is not None:
-            _check_bound_exponent(self.bound if bound is None else bound, self.exponent if exponent is None else exponent)
-            self.exponent = self.exponent if exponent is None else int(exponent)
-            self.bound = self.bound if bound is None else float(bound)
+            n = self.exponent if exponent is None else exponent
+            self.bound = self._check_bounds(self.bound if bound is None else bound, n)
+            self.exponent = int(n)
 
     def per_site(self) -> dict[str, torch.Tensor]:
         """P_l for each site seen since the last clear (mean over all its calls' elements)."""
@@ -127,7 +144,7 @@ class ActivationPenalty:
         for name, xs in self._inputs.items():
             if not xs:
                 continue
-            total = sum(range_penalty(x, self.bound, self.exponent) * x.numel() for x in xs)
+            total = sum(range_penalty(x, self.bound_of(name), self.exponent) * x.numel() for x in xs)
             out[name] = total / sum(x.numel() for x in xs)
         return out
 
