@@ -61,3 +61,8 @@ def test_table_example_runs_on_a_small_alpha(capsys):
     assert module.main(["--alphas", "4"]) == 0
     out = capsys.readouterr().out
     assert "| 4 | [" in out and "ReLU, error" in out and "sign, error" in out
+
+
+def test_composite_help(cli):
+    code, out, _ = cli("composite", "--help")
+    assert code == 0 and "usage: polyfit composite" in out and "--preset" in out
