@@ -100,7 +100,7 @@ def test_penalty_set_validates_and_changes_terms():
     with ActivationPenalty({"r": relu}, bound=1.0, exponent=2, coefficient=1.0) as pen:
         pen.set(coefficient=0.5, exponent=4)
         relu(torch.full((2,), 2.0, requires_grad=True))
-        assert float(pen.penalty()) == pytest.approx(0.5 * 16)
+        assert float(pen.penalty().detach()) == pytest.approx(0.5 * 16)
         with pytest.raises(InputError):
             pen.set(exponent=3)
         with pytest.raises(InputError):
