@@ -16,8 +16,8 @@ import torch
 
 import torch_common as tc
 from polyfit.torch import PolyActivation
-from polyfit.torch.recipes import (AlternateTraining, progressive_replacement, scaled_approximation, static_scale,
-                                   tune_gradient, tune_lstsq)
+from polyfit.torch.recipes import (ActivationPenalty, AlternateTraining, progressive_replacement, scaled_approximation,
+                                   static_scale, tune_gradient, tune_lstsq)
 
 EXAMPLE = torch.zeros(2, 1, 8, 8)
 
@@ -79,6 +79,9 @@ def main(argv=None) -> int:
     p.add_argument("--at-rounds", type=int, default=3)
     p.add_argument("--coefficient-lr", type=float, default=1e-4)
     p.add_argument("--weight-lr", type=float, default=3e-4)
+    p.add_argument("--penalty-coefficient", type=float, default=0.0,
+                   help="add PILLAR's out-of-range penalty during PA and AT, bound = each site's profiled max|x| "
+                        "(default 0: SmartPAF as published)")
     args = tc.finish_args(p.parse_args(argv))
     if args.quick:
         args.pa_epochs, args.at_rounds, args.ct_steps = 1, 1, 30
@@ -111,10 +114,18 @@ def main(argv=None) -> int:
         def evaluate_now(stage):
             curve.append({"epoch": len(curve), "stage": stage, **tc.evaluate(model, data, tc.sites_of(model), ranges)})
 
+        def train(m, optimizer):
+            """One epoch of cross entropy (+ PILLAR's penalty with per-site bounds S_l/margin, if asked)."""
+            if args.penalty_coefficient <= 0:
+                return tc.train_epoch(m, data, optimizer, args.batch_size, g)
+            bounds = {n: ranges[n][1] / args.margin for n in tc.SITE_NAMES}
+            with ActivationPenalty(tc.sites_of(m), bound=bounds, exponent=10, coefficient=args.penalty_coefficient) as pen:
+                return tc.train_epoch(m, data, optimizer, args.batch_size, g, tc.penalty_loss(pen))
+
         def fine_tune(m, site_name, params):
             opt = torch.optim.Adam(params, lr=args.weight_lr)
             for _ in range(args.pa_epochs):
-                tc.train_epoch(m, data, opt, args.batch_size, g)
+                train(m, opt)
                 evaluate_now(f"PA {site_name}")
             return curve[-1]["accuracy"] if args.pa_epochs else None
 
@@ -125,7 +136,7 @@ def main(argv=None) -> int:
         results["CT + PA"].seconds += t.seconds
 
         def at_epoch(m, optimizer, phase):
-            loss = tc.train_epoch(m, data, optimizer, args.batch_size, g)
+            loss = train(m, optimizer)
             evaluate_now(f"AT {phase}")
             return loss
 
