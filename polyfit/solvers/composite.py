@@ -75,7 +75,8 @@ def error_from_logit(z: float) -> float:
 
 
 def logit_for_error(error: float) -> float:
-    """Inverse of :func:`error_from_logit`: e^z = (1/τ − 1)/2."""
+    """Inverse of :func:`error_from_logit`: e^z = (1/τ − 1)/2 (τ ≥ 1 is clamped: any stage does)."""
+    error = min(error, 0.999)
     return math.log((1.0 / error - 1.0) / 2.0)
 
 
@@ -166,7 +167,7 @@ def candidate_degrees(max_degree: int) -> list[int]:
 
 def stage_maps(max_degree: int, z_start: float, z_target: float | None) -> dict:
     """{degree: StageMap} for the odd degrees 3 … max_degree on z_start − ½ … z_target + 1."""
-    z_hi = (z_target if z_target is not None else 30.0) + 1.0
+    z_hi = max((z_target if z_target is not None else 30.0), z_start) + 1.0
     return {d: stage_map(d, z_start - Z_SPACING, z_hi) for d in candidate_degrees(max_degree)}
 
 
@@ -197,7 +198,7 @@ def search_degree_sets(z_start: float, z_target: float | None, *, max_degree: in
             expanded.append((depth, mults, z))
             if seq:
                 states.append(DegreeSet(seq, depth, mults, z))
-            if z_target is not None and z >= z_target:
+            if z_target is not None and z >= z_target and seq:   # at least one stage, even for easy targets
                 first_feasible = depth if first_feasible is None else first_feasible
                 continue
             if z > 40.0:   # error below 1e-17: nothing left to gain in float64
