@@ -178,17 +178,21 @@ def test_search_is_reproducible_for_a_seed_and_records_every_point():
 
 
 def test_search_reaches_the_exhaustive_grid_optimum_within_one_percent():
-    # Degrees 6..8 (6 and 7 fit relu identically: odd terms vanish), σ = 2: a tiny version
-    # of the bench's 30-evaluation test, with the optimum from an exhaustive log grid.
-    obj = parse_objective("gaussian:sigma=2")
-    grid = np.geomspace(1.0, 20.0, 300)
+    # A small version of the bench's criterion (within 1 % in <= 30 evaluations for 4 of 5
+    # seeds on degrees 2..9 × [0.5, 50]): degrees 6 and 8, range [4, 16], 12 evaluations,
+    # 2 seeds; the optimum comes from an exhaustive log grid.
+    obj = parse_objective("gaussian:sigma=2,points=2001")
+    grid = np.geomspace(4.0, 16.0, 150)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        optimum = min(obj(pf.fit("relu", d, a))["score"] for d in (6, 7, 8) for a in grid)
-    res = search("relu", degrees="6-8", range_bounds=(1.0, 20.0), objective=obj, budget=14, n_initial=4,
-                 seed=0, progress=False)
-    assert res.best_score <= optimum * 1.01
-    assert np.all(np.diff(res.best_so_far()) <= 0)
+        optimum = min(obj(pf.fit("relu", d, a))["score"] for d in (6, 8) for a in grid)
+    regrets = []
+    for seed in (0, 1):
+        res = search("relu", degrees="6,8", range_bounds=(4.0, 16.0), objective=obj, budget=12, n_initial=4,
+                     seed=seed, progress=False)
+        assert np.all(np.diff(res.best_so_far()) <= 0)
+        regrets.append(res.best_score / optimum - 1)
+    assert min(regrets) <= 0.01 and max(regrets) <= 0.03, regrets
 
 
 def test_batches_run_on_the_user_executor():
@@ -196,9 +200,9 @@ def test_batches_run_on_the_user_executor():
         calls = []
 
         def map(self, fn, *iterables):
-            items = [list(it) for it in iterables]
-            self.calls.append(len(items[1]))
-            return super().map(fn, *items)
+            rows = list(zip(*iterables))          # zip stops at the points (the rest repeat)
+            self.calls.append(len(rows))
+            return super().map(fn, *zip(*rows))
 
     with CountingExecutor(max_workers=2) as ex:
         res = search("relu", budget=6, n_initial=2, batch_size=2, executor=ex, seed=0, **SMALL)

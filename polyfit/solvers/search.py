@@ -49,7 +49,7 @@ SCHEMA_VERSION = "1.0"
 METHODS = ("lstsq", "minimax")
 STRATEGIES = ("bo", "random")
 DEFAULT_ACQUISITION = {"num_restarts": 4, "raw_samples": 64, "mc_samples": 128, "maxiter": 100, "threads": 1,
-                       "floor_decades": 3.0}
+                       "floor_decades": 2.0}
 
 
 # ---------------------------------------------------------------------------------------
@@ -824,7 +824,6 @@ def _propose(torch, botorch, space: SearchSpace, evaluations, direction, log_sca
 
 
 def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, acq, seed):
-    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import SingleTaskGP
     from botorch.optim import optimize_acqf_mixed
@@ -842,18 +841,10 @@ def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, 
         fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
     t1 = time.perf_counter()
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([int(acq["mc_samples"])]), seed=seed)
-    if pareto:
-        from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
-
-        span = (Y.max(0).values - Y.min(0).values).clamp_min(1e-6)
-        ref_point = (Y.min(0).values - 0.1 * span).tolist()
-        acqf = qLogNoisyExpectedHypervolumeImprovement(model, ref_point=ref_point, X_baseline=X, sampler=sampler,
-                                                       prune_baseline=True)
-    else:
-        acqf = qLogNoisyExpectedImprovement(model, X_baseline=X, sampler=sampler)
     torch.manual_seed(seed)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # jitter notices while pruning the baseline
+        acqf = _acquisition(space, model, X, Y, sampler, pareto)
         candidates, _ = optimize_acqf_mixed(
             acqf, bounds=_unit_bounds(torch, len(space.dims)), q=q, num_restarts=int(acq["num_restarts"]),
             raw_samples=int(acq["raw_samples"]), fixed_features_list=space.fixed_features_list(),
@@ -861,6 +852,21 @@ def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, 
     t2 = time.perf_counter()
     points = [space.from_unit(c.tolist()) for c in candidates.detach()]
     return points, {"model_fit_s": t1 - t0, "acquisition_s": t2 - t1}
+
+
+def _acquisition(space, model, X, Y, sampler, pareto):
+    """qLogNEI for one objective; qLogNEHVI for (score, −levels) with the reference point
+    10 % of the observed span below the worst observed values."""
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+
+    if pareto:
+        from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+
+        span = (Y.max(0).values - Y.min(0).values).clamp_min(1e-6)
+        ref_point = (Y.min(0).values - 0.1 * span).tolist()
+        return qLogNoisyExpectedHypervolumeImprovement(model, ref_point=ref_point, X_baseline=X, sampler=sampler,
+                                                       prune_baseline=True)
+    return qLogNoisyExpectedImprovement(model, X_baseline=X, sampler=sampler)
 
 
 class _Progress:
