@@ -10,8 +10,6 @@ found layer-by-layer no better (its Remark 1); both are offered.
 """
 from __future__ import annotations
 
-import math
-
 from ...errors import InputError
 from .sites import as_site_mapping
 
@@ -19,16 +17,15 @@ MODES = ("all", "layer")
 
 
 def transition_lambda(epoch: float, start: float, duration: float) -> float:
-    """λ = clamp((epoch − start)/duration, 0, 1); duration 0 is a step at ``start``.
+    """λ = clamp((epoch − start)/duration, 0, 1); duration 0 is a step at ``start``
+    (:class:`polyfit.torch.LinearRamp`, which validates the arguments).
 
     >>> [transition_lambda(e, 3, 10) for e in (0, 3, 8, 13, 20)]
     [0.0, 0.0, 0.5, 1.0, 1.0]
     """
-    if not (math.isfinite(start) and math.isfinite(duration) and duration >= 0):
-        raise InputError(f"transition start must be finite and duration >= 0, got start={start!r}, duration={duration!r}")
-    if duration == 0:
-        return 1.0 if epoch >= start else 0.0
-    return float(min(1.0, max(0.0, (epoch - start) / duration)))
+    from ..blend import LinearRamp
+
+    return float(LinearRamp(start, duration)(epoch))
 
 
 class SmoothTransition:
