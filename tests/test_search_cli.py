@@ -79,3 +79,14 @@ def test_sisyphus_example_quick_mode_runs_end_to_end(tmp_path):
         assert 0.0 <= r["poly_test_accuracy"] <= 1.0 and 0.0 <= r["poly_test_nan_rate"] <= 1.0
         assert r["evaluations"] == 6 and len(r["escaping"]["poly_max_abs_input"]) == len(r["escaping"]["relu_max_abs_input"])
     assert json.loads((tmp_path / "r.json").read_text())["mlp"]["best"]["degree"] in (2, 3, 4)
+
+
+def test_cli_workers_evaluate_batches_in_processes(tmp_path, capsys):
+    # Named and --expr targets hold lambdas; the search sends picklable stand-ins instead.
+    for target in (["--function", "relu"], ["--expr", "x*tanh(x)"]):
+        rc = main(["search", *target, "--degrees", "2-3", "--range-bounds", "1", "8", "--objective", "uniform:a=4",
+                   "--strategy", "random", "--budget", "4", "--batch", "2", "--workers", "2", "--quiet",
+                   "--history", str(tmp_path / "h.json"), "--out", str(tmp_path / "b.json")])
+        assert rc == 0, capsys.readouterr().err
+        history = json.loads((tmp_path / "h.json").read_text())
+        assert len(history["evaluations"]) == 4 and all(e["score"] is not None for e in history["evaluations"])

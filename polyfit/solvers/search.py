@@ -406,10 +406,6 @@ class SearchResult:
     def plot(self, kinds=("history", "surface", "pareto")):
         """Matplotlib figure: score per evaluation (with best so far), the evaluated
         surface over degree × range, and the score vs CKKS-levels Pareto front."""
-        import matplotlib
-
-        if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-            pass
         import matplotlib.pyplot as plt
 
         kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
@@ -498,6 +494,9 @@ class SearchResult:
                         xytext=(4, 4), textcoords="offset points")
         if self._log_axis():
             ax.set_yscale("log")
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("CKKS levels")
         ax.set_ylabel("score")
         ax.set_title("score vs depth")
@@ -559,14 +558,37 @@ def _json_ready(value):
 # ---------------------------------------------------------------------------------------
 # Evaluating one point (a top-level function so process executors can pickle it)
 # ---------------------------------------------------------------------------------------
+def portable_target(target):
+    """A picklable stand-in for ``target`` (process executors): a named target's name, or
+    ``("expr", text)`` for a parsed SymPy expression (their numpy functions are lambdas);
+    any other Target is passed as it is."""
+    from ..targets import NAMED
+
+    if NAMED.get(target.name) is target:
+        return target.name
+    if target.name == "expr" and target.expr:
+        return ("expr", target.expr)
+    return target
+
+
+def _resolve_target(spec):
+    from ..targets import get_target, parse_expr
+
+    if isinstance(spec, tuple) and len(spec) == 2 and spec[0] == "expr":
+        return parse_expr(spec[1])
+    return get_target(spec)
+
+
 def evaluate_point(target, point: dict, objective, fit_options: dict) -> dict:
     """Fit ``point`` with :func:`polyfit.fit` and score it; never raises for a bad fit.
 
-    Returns a dict with score (NaN when the fit or the objective failed), ckks_levels,
-    info, fit_s and objective_s.
+    ``target`` is a Target or what :func:`portable_target` made of one. Returns a dict with
+    score (NaN when the fit or the objective failed), ckks_levels, info, fit_s and
+    objective_s.
     """
     from ..fitting import fit
 
+    target = _resolve_target(target)
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -663,6 +685,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     if strategy not in STRATEGIES:
         raise InputError(f"strategy {strategy!r} is unknown; allowed: {', '.join(STRATEGIES)}")
     budget = _check_count("budget", budget, 1)
+    seed = _check_count("seed", seed, 0)
     batch_size = _check_count("batch size", batch_size, 1)
     if n_initial is None:
         n_initial = min(budget, max(2 * len(space.dims), min(10, budget // 5)))
@@ -687,6 +710,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     log_scale = bool(getattr(obj, "log_scale", False))
     mapper = executor.map if executor is not None else map
     bar = _Progress(budget, enabled=sys.stderr.isatty() if progress is None else bool(progress))
+    portable = portable_target(target) if executor is not None else target
     evaluations: list[Evaluation] = []
     iterations: list[dict] = []
     notes: list[str] = []
@@ -694,7 +718,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
         notes.append(f"max depth {max_depth}: degrees searched {list(deg)}")
 
     def run_batch(points, phase, batch):
-        outs = list(mapper(evaluate_point, itertools.repeat(target), points, itertools.repeat(obj),
+        outs = list(mapper(evaluate_point, itertools.repeat(portable), points, itertools.repeat(obj),
                            itertools.repeat(fit_options)))
         for point, out in zip(points, outs):
             ev = Evaluation(len(evaluations), phase, batch, point["degree"], point["range"], point["bits"],
