@@ -16,11 +16,12 @@ contains the whole initial search ellipsoid, see :func:`._lattice.ellipsoid_box`
 y_i = trunc(f(x_i)·2^F)/2^F, integers in [−2^(F−1), 2^(F−1)], objective reported in PILLAR's
 integer units Σ_i (Σ_j a_j t_i^j − trunc(f(x_i)·2^F))² (= 2^(2F) times the one above).
 
-The exact solver writes the objective as ‖R a − ŷ‖² + ρ² with a well-conditioned QR: the
-weighted Chebyshev–Vandermonde matrix V (on the t-interval) is factored V = Q R_c, and
-R = R_c·M·2^-F with M the exact monomial→Chebyshev change of basis, so the lattice basis R
-is accurate even for degree 12, F = 20, range 20. ρ² = ‖√w·y − Q Qᵀ√w·y‖² is the part of the
-target no polynomial reaches. The integer problem is then solved by LLL reduction and
+The exact solver writes the objective as ‖R a − ŷ‖² + ρ² with a well-conditioned
+factorisation: the weighted Chebyshev–Vandermonde matrix V (on the t-interval) is V = Q R_c
+(R_c from the Cholesky factor of VᵀV, Q never formed), and R = R_c·M·2^-F with M the exact
+monomial→Chebyshev change of basis, so the lattice basis R is accurate even for degree 12,
+F = 20, range 20. ρ² (the residual of the continuous fit) is the part of the target no
+polynomial reaches. The integer problem is then solved by LLL reduction and
 Schnorr–Euchner enumeration (:mod:`._lattice`): a certified global optimum. numpy only, so
 ``polyfit fit --degree 4 --range 5 --bits 10`` stays fast.
 
@@ -36,6 +37,7 @@ solved by HiGHS (scipy.optimize.milp) inside an exchange loop; see :func:`solve_
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -385,6 +387,7 @@ def solve_linf(problem: FitProblem):
         raise InputError("weight is for L2 fits; method minimax with bits minimises the plain max error")
     if problem.grid == "continuous":
         raise InputError("grid 'continuous' is not available with bits; use uniform or chebyshev")
+    deadline = time.perf_counter() + time_limit
     with Stopwatch() as sw:
         if problem.points is None and problem.samples is None:
             problem = replace(problem, points=LINF_DEFAULT_POINTS)
@@ -442,7 +445,7 @@ def solve_linf(problem: FitProblem):
         status_ok = True
         nodes = 0
         for _ in range(MAX_EXCHANGE_ROUNDS):
-            remaining = time_limit - sw_elapsed(sw)
+            remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 status_ok = False
                 break
@@ -558,12 +561,6 @@ class _quiet_stdout:
         os.close(self._saved)
         os.close(self._null)
         return False
-
-
-def sw_elapsed(sw) -> float:
-    import time
-
-    return time.perf_counter() - sw._start
 
 
 def _spread(m: int, count: int) -> np.ndarray:
