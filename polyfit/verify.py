@@ -281,8 +281,8 @@ def _verify_fixed_point(approx, samples, ring_bits, frac_bits) -> dict:
                             f"simulated peak {run.peak_bits} bits" + ("" if ok_bits else " exceeds the report")))
         ok_fits = (not run.overflow) == bool(claimed_fits)
         claims.append(Claim(f"{prefix}.fits", bool(claimed_fits), not run.overflow, ok_fits,
-                            ("no overflow" if not run.overflow else "the ring overflowed")
-                            + f" in a {ring_bits}-bit ring with F = {frac_bits}"))
+                            ("no overflow" if not run.overflow else "overflow")
+                            + f" ({ring_bits}-bit ring, F = {frac_bits})"))
     main = runs[MODELS[0]]
     details = {"frac_bits": frac_bits, "ring_bits": ring_bits, "input_bound": input_bound, "samples": int(len(x)),
                "models": {m: {"peak_bits": r.peak_bits, "overflow": r.overflow,
@@ -296,8 +296,11 @@ def _verify_fixed_point(approx, samples, ring_bits, frac_bits) -> dict:
 def format_result(result: VerifyResult) -> str:
     """Readable report for the CLI: one line per claim, then errors and timing."""
     lines = [f"backend  {result.backend}: {'all claims hold' if result.ok else 'CLAIM FAILED'}"]
+    def show(value):
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
     for c in result.claims:
-        lines.append(f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: claimed {c.claimed}, measured {c.measured}"
+        lines.append(f"  [{'ok' if c.ok else 'FAIL'}] {c.name}: claimed {show(c.claimed)}, measured {show(c.measured)}"
                      + (f" — {c.message}" if c.message else ""))
     if result.levels_used is not None:
         lines.append(f"levels   {result.levels_used} consumed")
