@@ -184,7 +184,7 @@ def evaluate(model, data: Digits, sites: dict | None = None, ranges=None) -> dic
     with OutOfRangeMonitor(sites, ranges) as monitor:
         acc = accuracy(model, data.x_test, data.y_test)
         t = monitor.totals()
-    return {"accuracy": acc, "oor_rate": t["rate"], "nan": t["nan"], "first_nan_site": t["first_nan_site"]}
+    return {"accuracy": acc, "oor_rate": t["rate"], "nan": t["nan"], "inf": t["inf"], "first_nan_site": t["first_nan_site"]}
 
 
 def train_relu_baseline(data: Digits, args, seed: int, epochs: int | None = None, lr: float = 3e-3):

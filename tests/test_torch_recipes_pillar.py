@@ -152,6 +152,14 @@ def test_monitor_names_the_first_layer_with_nan(relu4):
     assert not a._forward_pre_hooks and not b._forward_hooks
 
 
+def test_monitor_counts_overflowing_outputs():
+    square = nn.Sequential(nn.Identity())
+    square[0].register_forward_hook(lambda m, a, out: out * out)
+    with OutOfRangeMonitor({"sq": square[0]}, 1.0) as mon:
+        square(torch.tensor([1e30, 2.0]))
+        assert mon.summary()["sq"]["inf_outputs"] == 1 and mon.totals()["inf"] == 1
+
+
 def test_monitor_reset_and_bad_range():
     r = nn.ReLU()
     with OutOfRangeMonitor({"r": r}, 1.0) as mon:

@@ -274,14 +274,16 @@ class OutOfRangeMonitor:
             if isinstance(out, torch.Tensor):
                 c = self._counts[name]
                 c["nan_outputs"] = c["nan_outputs"] + torch.isnan(out.detach()).sum()
+                c["inf_outputs"] = c["inf_outputs"] + torch.isinf(out.detach()).sum()
         return hook
 
     def reset(self) -> None:
-        self._counts = {name: {"elements": 0, "out_of_range": 0, "nan_inputs": 0, "nan_outputs": 0, "max_abs": 0.0}
+        self._counts = {name: {"elements": 0, "out_of_range": 0, "nan_inputs": 0, "nan_outputs": 0, "inf_outputs": 0,
+                               "max_abs": 0.0}
                         for name in self.sites}
 
     def summary(self) -> dict[str, dict]:
-        """``{site: {elements, out_of_range, rate, nan_inputs, nan_outputs, max_abs, range}}``.
+        """``{site: {elements, out_of_range, rate, nan_inputs, nan_outputs, inf_outputs, max_abs, range}}``.
 
         ``out_of_range`` counts NaN inputs too (a NaN is not inside the range)."""
         out = {}
@@ -290,17 +292,19 @@ class OutOfRangeMonitor:
             nan_in = int(c["nan_inputs"])
             oor = int(c["out_of_range"]) + nan_in
             out[name] = {"elements": n, "out_of_range": oor, "rate": oor / n if n else 0.0,
-                         "nan_inputs": nan_in, "nan_outputs": int(c["nan_outputs"]),
+                         "nan_inputs": nan_in, "nan_outputs": int(c["nan_outputs"]), "inf_outputs": int(c["inf_outputs"]),
                          "max_abs": float(c["max_abs"]), "range": self.ranges[name]}
         return out
 
     def totals(self) -> dict:
-        """Over all sites: elements, out_of_range, rate, nan (inputs + outputs), first NaN site."""
+        """Over all sites: elements, out_of_range, rate, nan (inputs + outputs), inf (outputs),
+        first NaN site."""
         s = self.summary()
         n = sum(v["elements"] for v in s.values())
         oor = sum(v["out_of_range"] for v in s.values())
         nan = sum(v["nan_inputs"] + v["nan_outputs"] for v in s.values())
-        return {"elements": n, "out_of_range": oor, "rate": oor / n if n else 0.0, "nan": nan,
+        inf = sum(v["inf_outputs"] for v in s.values())
+        return {"elements": n, "out_of_range": oor, "rate": oor / n if n else 0.0, "nan": nan, "inf": inf,
                 "first_nan_site": self.first_nan_site(s)}
 
     def first_nan_site(self, summary: dict | None = None) -> str | None:
