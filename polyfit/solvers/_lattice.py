@@ -100,18 +100,23 @@ def lll_reduce_triangular(R: np.ndarray, delta: float = LLL_DELTA):
     return R, Q, U, swaps
 
 
-def closest_vector(R, y, *, lower=None, upper=None, max_nodes: int = DEFAULT_MAX_NODES) -> LatticeSearchResult:
+def closest_vector(R, y, *, lower=None, upper=None, max_nodes: int = DEFAULT_MAX_NODES,
+                   start=None) -> LatticeSearchResult:
     """Integer z minimising ‖R z − y‖² (within ``lower ≤ z ≤ upper`` when given).
 
-    Without bounds the search runs in the LLL-reduced basis. With bounds it runs in the
-    original coordinates (U = I), where the box prunes every level of the tree directly;
-    the caller drops bounds that provably do not bind (see :func:`ellipsoid_box`).
+    Without bounds the search runs in the LLL-reduced basis. With bounds, the coordinates
+    the box holds (the incumbent sits on a bound, or the continuous optimum lies outside)
+    are moved to the top of the tree, where the box prunes each level directly; the other
+    coordinates are LLL-reduced beneath them and checked against the box at the leaves.
+    Callers drop bounds that provably do not bind (see :func:`ellipsoid_box`).
 
     Args:
         R: (n, n) upper-triangular matrix of full rank.
         y: (n,) target vector.
         lower, upper: optional integer bounds per coordinate (arrays or None).
         max_nodes: stop after this many visited search nodes (then ``complete=False``).
+        start: optional integer point; with bounds it is clipped into the box and improved
+            by coordinate descent, and the better of it and Babai's point is the incumbent.
 
     >>> R = np.array([[1.0, 0.5], [0.0, 2.0]])
     >>> closest_vector(R, np.array([2.2, 3.9])).z.tolist()
@@ -123,37 +128,75 @@ def closest_vector(R, y, *, lower=None, upper=None, max_nodes: int = DEFAULT_MAX
     if n == 0:
         return LatticeSearchResult(np.zeros(0, dtype=np.int64), float(y @ y), True, 0, 0, float(y @ y), 0)
     boxed = lower is not None
-    if boxed:
-        lo = [int(v) for v in np.asarray(lower)]
-        hi = [int(v) for v in np.asarray(upper)]
-        if any(a > b for a, b in zip(lo, hi)):
-            raise ValueError("empty box: some lower bound exceeds its upper bound")
-        Rr, Q, U, swaps = R, np.eye(n), None, 0
-    else:
-        lo = [-math.inf] * n
-        hi = [math.inf] * n
-        Rr, Q, U, swaps = lll_reduce_triangular(R)
-    yr = Q.T @ y
-    rows = Rr.tolist()
-    diag = [rows[k][k] for k in range(n)]
-    target = yr.tolist()
-    U_rows = None if U is None else U.tolist()
-
-    def to_z(w):
-        if U_rows is None:
-            return list(w)
-        return [sum(u * v for u, v in zip(row, w)) for row in U_rows]
+    box_lo = [int(v) for v in np.asarray(lower)] if boxed else None
+    box_hi = [int(v) for v in np.asarray(upper)] if boxed else None
+    if boxed and any(a > b for a, b in zip(box_lo, box_hi)):
+        raise ValueError("empty box: some lower bound exceeds its upper bound")
 
     def distance_sq(z):
         r = R @ np.asarray(z, dtype=float) - y
         return float(r @ r)
 
-    # Babai nearest plane (clipped into the box) gives the incumbent and the first radius.
+    def feasible(z):
+        return not boxed or all(a <= v <= b for a, v, b in zip(box_lo, z, box_hi))
+
+    if boxed:
+        # Incumbent: Babai in the original coordinates, clipped, then coordinate descent.
+        z0 = [0] * n
+        for k in range(n - 1, -1, -1):
+            c = (y[k] - sum(R[k, j] * z0[j] for j in range(k + 1, n))) / R[k, k]
+            z0[k] = int(min(max(round(c), box_lo[k]), box_hi[k]))
+        best_z = _coordinate_descent(R, y, z0, box_lo, box_hi)
+        if start is not None:
+            clipped = [int(min(max(int(v), a), b)) for v, a, b in zip(start, box_lo, box_hi)]
+            other = _coordinate_descent(R, y, clipped, box_lo, box_hi)
+            if distance_sq(other) < distance_sq(best_z):
+                best_z = other
+        # Coordinates the box holds (incumbent on a bound, or continuous optimum outside)
+        # become the top levels of the tree, where the box prunes directly; the others are
+        # LLL-reduced below them and checked against the box at the leaves.
+        z_star = np.linalg.solve(R, y)
+        held = [k for k in range(n) if best_z[k] in (box_lo[k], box_hi[k])
+                or not box_lo[k] <= z_star[k] <= box_hi[k]]
+    else:
+        best_z, held = None, []
+    free = [k for k in range(n) if k not in held]
+    order = free + held
+    if order == list(range(n)):
+        R1, y1 = R.copy(), y.copy()
+    else:
+        Q1, R1 = np.linalg.qr(R[:, order])
+        y1 = Q1.T @ y
+    n_free = len(free)
+    U_free = np.eye(n_free, dtype=np.int64)
+    swaps = 0
+    if n_free:
+        Rf, Qf, U_free, swaps = lll_reduce_triangular(R1[:n_free, :n_free])
+        R1[:n_free, n_free:] = Qf.T @ R1[:n_free, n_free:]
+        R1[:n_free, :n_free] = Rf
+        y1[:n_free] = Qf.T @ y1[:n_free]
+    lo = [-math.inf] * n_free + ([box_lo[k] for k in held] if boxed else [])
+    hi = [math.inf] * n_free + ([box_hi[k] for k in held] if boxed else [])
+    rows = R1.tolist()
+    diag = [rows[k][k] for k in range(n)]
+    target = y1.tolist()
+    U_rows = U_free.tolist()
+
+    def to_z(w):
+        z = [0] * n
+        for i, row in enumerate(U_rows):
+            z[order[i]] = sum(u * v for u, v in zip(row, w[:n_free]))
+        for i in range(n_free, n):
+            z[order[i]] = w[i]
+        return z
+
     w = [0] * n
-    for k in range(n - 1, -1, -1):
-        c = (target[k] - sum(rows[k][j] * w[j] for j in range(k + 1, n))) / diag[k]
-        w[k] = int(min(max(round(c), lo[k]), hi[k]))
-    best_z = to_z(w)
+    if best_z is None:
+        # Babai nearest plane in the reduced basis gives the incumbent and the first radius.
+        for k in range(n - 1, -1, -1):
+            c = (target[k] - sum(rows[k][j] * w[j] for j in range(k + 1, n))) / diag[k]
+            w[k] = int(round(c))
+        best_z = to_z(w)
     best = distance_sq(best_z)
     initial = best
 
@@ -211,15 +254,40 @@ def closest_vector(R, y, *, lower=None, upper=None, max_nodes: int = DEFAULT_MAX
             leaves += 1
             if d < radius:
                 z = to_z(w)
-                dz = distance_sq(z)
-                if dz < best:
-                    best, best_z = dz, z
-                radius = d
+                if feasible(z):
+                    dz = distance_sq(z)
+                    if dz < best:
+                        best, best_z = dz, z
+                    radius = d
         else:
             partial[k] = d
             k -= 1
             start(k)
     return LatticeSearchResult(np.asarray(best_z, dtype=np.int64), best, complete, nodes, leaves, initial, swaps)
+
+
+def _coordinate_descent(R, y, z, lo, hi, max_passes: int = 200):
+    """Improve an integer point inside the box one coordinate at a time (exact 1-D minimum).
+
+    Only a better incumbent for the box-constrained search (a smaller first radius); the
+    enumeration afterwards is what makes the answer optimal.
+    """
+    z = np.asarray(z, dtype=float)
+    r = R @ z - y
+    norms = np.sum(R * R, axis=0)
+    for _ in range(max_passes):
+        changed = False
+        for k in range(len(z)):
+            step = -(R[:, k] @ r) / norms[k]
+            new = min(max(round(z[k] + step), lo[k]), hi[k])
+            if new != z[k]:
+                delta = new - z[k]
+                trial = r + delta * R[:, k]
+                if trial @ trial < r @ r:
+                    r, z[k], changed = trial, new, True
+        if not changed:
+            break
+    return [int(v) for v in z]
 
 
 def ellipsoid_box(R, y, radius_sq: float, margin: int = 1):

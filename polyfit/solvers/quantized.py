@@ -243,8 +243,14 @@ def solve_l2(problem: FitProblem):
             certified, backend = False, "gekko"
         else:
             max_nodes = int(problem.options.get("max_nodes", _lattice.DEFAULT_MAX_NODES))
-            result = _lattice.closest_vector(R, yhat, lower=lower if binding else None,
-                                             upper=upper if binding else None, max_nodes=max_nodes)
+            # Unconstrained first: if its optimum lies in the box it is the box optimum too.
+            result = _lattice.closest_vector(R, yhat, max_nodes=max_nodes)
+            inside = bool(np.all(result.z >= lower) and np.all(result.z <= upper))
+            if binding and (inside and result.complete):
+                binding = False
+            elif binding:
+                result = _lattice.closest_vector(R, yhat, lower=lower, upper=upper, max_nodes=max_nodes,
+                                                 start=result.z)
             integers = result.z
             certified, backend = result.complete, "exact"
             info = {"nodes": result.nodes, "leaves": result.leaves, "lll_swaps": result.lll_swaps,
