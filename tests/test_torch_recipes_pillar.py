@@ -245,3 +245,23 @@ def test_penalty_takes_per_site_bounds():
         ActivationPenalty({"a": a, "b": b}, bound={"a": 1.0})
     with pytest.raises(InputError, match="site a"):
         ActivationPenalty({"a": a}, bound={"a": -1.0})
+
+
+def test_recipes_take_sites_from_a_surgery_report(relu4):
+    from polyfit.torch import replace_activations
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 3), nn.ReLU())
+    model, report = replace_activations(model, lambda site: PolyActivation(relu4, name=site.name))
+    with ActivationPenalty(report, bound=4.0) as pen, OutOfRangeMonitor(report, relu4.domain) as mon:
+        model(torch.randn(4, 2, requires_grad=True))
+        assert sorted(pen.per_site()) == ["1", "3"]
+        assert sorted(mon.summary()) == ["1", "3"]
+
+
+def test_named_sites_lists_matching_modules_in_definition_order():
+    from polyfit.torch.recipes import named_sites
+
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Sequential(nn.Tanh(), nn.ReLU()))
+    assert list(named_sites(model, nn.ReLU)) == ["1", "2.1"]
+    assert list(named_sites(model, (nn.ReLU, nn.Tanh))) == ["1", "2.0", "2.1"]
+    assert list(named_sites(model, lambda m: isinstance(m, nn.Tanh))) == ["2.0"]

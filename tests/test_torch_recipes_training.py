@@ -230,3 +230,17 @@ def test_static_scale_and_ct_take_a_site_profile():
     assert static_scale(site, quantile=0.5) == pytest.approx(float(site.sample.abs().median()), rel=0.1)
     tuned = tune_lstsq(site, 3, domain=(site.minimum, site.maximum))
     assert tuned.domain == pytest.approx((site.minimum, site.maximum))
+
+
+def test_alternate_training_stops_on_nan_coefficients_naming_the_site(net):
+    net.act1 = PolyActivation(pf.fit("relu", degree=2, domain=3), trainable=True, name="act1")
+    with torch.no_grad():
+        net.act1.coefficients_0[1] = float("nan")
+    at = AlternateTraining(net, 1e-3, 1e-3)
+
+    def train_epoch(model, optimizer, phase):
+        model.train()
+        model(torch.randn(2, 4))
+
+    with pytest.raises(InputError, match="site 'act1'.*non-finite"):
+        at.run(train_epoch)
