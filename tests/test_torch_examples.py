@@ -60,3 +60,18 @@ def test_pillar_example_uses_the_quantized_headline_artifact():
     approx = tc.pillar_approximation()
     assert approx.stages[0].quantized is not None
     assert approx.stages[0].quantized.integers == (322, 512, 160, 0, -3)  # PILLAR's published optimum
+
+
+def test_smartpaf_example_falls_back_to_a_degree7_fit_without_composites(tmp_path, capsys, monkeypatch, torch_threads):
+    import polyfit as pf
+
+    def missing(**kwargs):
+        raise ImportError("No module named 'polyfit.solvers.composite'")
+
+    monkeypatch.setattr(pf, "composite", missing, raising=False)
+    module = load_example("torch_smartpaf")
+    base = module.base_approximation("f1g2")
+    assert base.degrees == [7] and base.domain == (-1.0, 1.0)
+    assert module.main(["--quick", "--threads", "1", "--seeds", "1", "--out-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "degree-7 least-squares ReLU fit" in out and "CT + PA + AT" in out
