@@ -235,3 +235,15 @@ def test_cli_bad_quantized_input_exits_2(capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pillar" in err
     assert not out.exists()
+
+
+def test_scales_beyond_float64_fail_with_exit_1_and_advice(capsys):
+    code = main(["fit", "--degree", "30", "--range", "5", "--bits", "24", "--json"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "input_scale" in err
+
+
+def test_input_scale_rescues_the_wide_case():
+    a = pf.fit("relu", degree=30, domain=5, bits=24, input_scale=0.2)
+    assert a.provenance["certified"] is True

@@ -76,6 +76,9 @@ def lll_reduce_triangular(R: np.ndarray, delta: float = LLL_DELTA):
     while k < n:
         for j in range(k - 1, -1, -1):  # size reduction of column k
             q = round(R[j, k] / R[j, j])
+            if abs(q) >= 2**52:
+                raise OverflowError("LLL size-reduction multiplier exceeds 2^52: the basis spans "
+                                    "more scales than float64 resolves")
             if q:
                 R[: j + 1, k] -= q * R[: j + 1, j]
                 U[:, k] -= q * U[:, j]

@@ -243,14 +243,21 @@ def solve_l2(problem: FitProblem):
             certified, backend = False, "gekko"
         else:
             max_nodes = int(problem.options.get("max_nodes", _lattice.DEFAULT_MAX_NODES))
-            # Unconstrained first: if its optimum lies in the box it is the box optimum too.
-            result = _lattice.closest_vector(R, yhat, max_nodes=max_nodes)
-            inside = bool(np.all(result.z >= lower) and np.all(result.z <= upper))
-            if binding and (inside and result.complete):
-                binding = False
-            elif binding:
-                result = _lattice.closest_vector(R, yhat, lower=lower, upper=upper, max_nodes=max_nodes,
-                                                 start=result.z)
+            try:
+                # Unconstrained first: if its optimum lies in the box it is the box optimum too.
+                result = _lattice.closest_vector(R, yhat, max_nodes=max_nodes)
+                inside = bool(np.all(result.z >= lower) and np.all(result.z <= upper))
+                if binding and (inside and result.complete):
+                    binding = False
+                elif binding:
+                    result = _lattice.closest_vector(R, yhat, lower=lower, upper=upper, max_nodes=max_nodes,
+                                                     start=result.z)
+            except OverflowError:
+                lo_t, hi_t = interval
+                raise ComputationError(
+                    f"degree {problem.degree} on t in [{lo_t:g}, {hi_t:g}] with F={F} spans coefficient scales beyond "
+                    "float64 lattice reduction; lower the degree or bits, or map the domain into [-1, 1] with "
+                    "input_scale") from None
             integers = result.z
             certified, backend = result.complete, "exact"
             info = {"nodes": result.nodes, "leaves": result.leaves, "lll_swaps": result.lll_swaps,
@@ -434,14 +441,20 @@ def solve_linf(problem: FitProblem):
         # Chebyshev-spread points. Its error is the cutoff that shrinks the MILP's search.
         Qb, Rb = np.linalg.qr(T[bound_rows] / col)  # T_b = Qb·Rb·diag(col)
         R_lattice = Rb * col[None, :]
-        lattice_d = _lattice.closest_vector(R_lattice, Qb.T @ target_int[bound_rows], max_nodes=200_000).z.astype(float)
-        lattice_E = float(np.max(full_error(lattice_d)))
-        if lattice_E < best_E:
-            best_d, best_E = lattice_d, lattice_E
+        try:
+            lattice_d = _lattice.closest_vector(R_lattice, Qb.T @ target_int[bound_rows], max_nodes=200_000).z.astype(float)
+            lattice_E = float(np.max(full_error(lattice_d)))
+            if lattice_E < best_E:
+                best_d, best_E = lattice_d, lattice_E
+        except OverflowError:  # keep the rounded incumbent
+            pass
         # Lattice reformulation (Aardal–Hurkens–Lenstra): d = U·v with U the LLL transform of
         # the constraint columns, so branching on v follows short lattice directions.
-        _, _, U, _ = _lattice.lll_reduce_triangular(R_lattice)
-        U = U.astype(float)
+        try:
+            _, _, U, _ = _lattice.lll_reduce_triangular(R_lattice)
+            U = U.astype(float)
+        except OverflowError:  # scales beyond float64 LLL: branch on the offsets themselves
+            U = np.eye(len(powers))
         lo_d, hi_d = _offset_bounds(T[bound_rows], target_int[bound_rows], best_E * (1 + 1e-9) + CERTIFY_TOL)
         bounds_E = best_E
         subset = set(_spread(len(tk), 2 * len(powers) + 4).tolist())
