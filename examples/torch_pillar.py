@@ -3,7 +3,8 @@ activation, trained with clipping (training only), the out-of-range penalty and 
 
     python examples/torch_pillar.py [--epochs 30] [--seeds 0 1 2] [--device cpu] [--quick]
 
-The activation is the artifact of ``polyfit fit --degree 4 --range 5 --bits 10``.
+The activation is the artifact of ``polyfit fit --degree 4 --range 5 --bits 10`` (computed with
+``pf.fit``, or read with ``--artifact PATH``).
 """
 from __future__ import annotations
 
@@ -38,9 +39,16 @@ def main(argv=None) -> int:
     p.add_argument("--penalty-bound", type=float, default=4.0, help="B of the penalty (default 4, inside the fit range 5)")
     p.add_argument("--penalty-exponent", type=int, default=10)
     p.add_argument("--penalty-coefficient", type=float, default=1.0)
+    p.add_argument("--artifact", help="activation artifact JSON, e.g. from `polyfit fit --degree 4 --range 5 --bits 10 "
+                                      "--out relu.json` (default: computed with pf.fit)")
     args = tc.finish_args(p.parse_args(argv))
     data = tc.load_digits(args.device, quick=args.quick)
-    approximation = tc.pillar_approximation(degree=4, bound=5.0, bits=10)
+    if args.artifact:
+        import polyfit as pf
+
+        approximation = pf.load(args.artifact)
+    else:
+        approximation = tc.pillar_approximation(degree=4, bound=5.0, bits=10)
     print(f"activation: {approximation!r}")
 
     baseline, pillar = tc.MethodResult("relu baseline"), tc.MethodResult("PILLAR deg-4 b10 (clip+penalty)")

@@ -75,3 +75,13 @@ def test_smartpaf_example_falls_back_to_a_degree7_fit_without_composites(tmp_pat
     assert module.main(["--quick", "--threads", "1", "--seeds", "1", "--out-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "degree-7 least-squares ReLU fit" in out and "CT + PA + AT" in out
+
+
+def test_pillar_example_reads_an_artifact_file(tmp_path, capsys, torch_threads):
+    import polyfit as pf
+
+    path = pf.fit("relu", degree=4, domain=5, bits=8).save(tmp_path / "relu-b8.json")
+    module = load_example("torch_pillar")
+    assert module.main(["--quick", "--threads", "1", "--epochs", "1", "--artifact", str(path),
+                        "--out-dir", str(tmp_path)]) == 0
+    assert "frac_bits=8" in capsys.readouterr().out
