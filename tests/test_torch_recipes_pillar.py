@@ -1,5 +1,4 @@
 """PILLAR pieces: penalty, warm-up, clipping, out-of-range/NaN monitor; smooth transition; KD loss."""
-import math
 
 import pytest
 import torch
