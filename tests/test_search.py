@@ -313,3 +313,14 @@ def test_progress_bar_writes_plain_text_to_stderr(capsys):
     search("relu", strategy="random", budget=3, seed=0, **{**SMALL, "progress": True})
     err = capsys.readouterr().err
     assert "search [" in err and "3/3" in err and "best" in err
+
+
+def test_bits_and_methods_are_searched_as_exact_discrete_dimensions():
+    res = search("relu", degrees="2-3", range_bounds=(1, 8), objective="uniform:a=4", bits=(8, 10),
+                 methods=("lstsq", "minimax"), budget=6, n_initial=5, seed=0, progress=False)
+    assert res.space.dims == ("degree", "range", "bits", "method")
+    assert len(res.space.fixed_features_list()) == 8 and len(res.iterations) == 1
+    for e in res.evaluations:
+        assert e.bits in (8, 10) and e.method in ("lstsq", "minimax")
+    best = res.best_evaluation
+    assert res.best.stages[0].quantized.frac_bits == best.bits
