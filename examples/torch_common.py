@@ -315,14 +315,14 @@ def pillar_approximation(degree: int = 4, bound: float = 5.0, bits: int | None =
 
 
 def swap_sites(model: nn.Module, factory, names=SITE_NAMES) -> dict[str, nn.Module]:
-    """Replace activation sites ``names`` of the CNN in place with ``factory(name, old)``,
-    through polyfit.torch's surgery (find_sites dry run + replace_activations); returns the
-    CNN's sites in execution order."""
+    """Replace activation sites ``names`` of the CNN in place with ``factory(name, old)``
+    (moved to the model's device), through polyfit.torch's surgery (find_sites dry run +
+    replace_activations); returns the CNN's sites in execution order."""
     from polyfit.torch import find_sites, replace_activations
 
     device = next(model.parameters()).device
     sites = [s for s in find_sites(model, torch.zeros(2, 1, 8, 8, device=device)) if s.name in names]
-    replace_activations(model, lambda site: factory(site.name, site.module), sites=sites, inplace=True)
+    replace_activations(model, lambda site: factory(site.name, site.module).to(device), sites=sites, inplace=True)
     return sites_of(model)
 
 

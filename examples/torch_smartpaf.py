@@ -130,8 +130,8 @@ def main(argv=None) -> int:
             return curve[-1]["accuracy"] if args.pa_epochs else None
 
         with tc.Timer() as t:
-            progressive_replacement(model, lambda site: copy.deepcopy(acts[site.name][1]), fine_tune, example,
-                                    sites=list(tc.SITE_NAMES))
+            progressive_replacement(model, lambda site: copy.deepcopy(acts[site.name][1]).to(args.device), fine_tune,
+                                    example, sites=list(tc.SITE_NAMES))
         results["CT + PA"].runs.append(list(curve))
         results["CT + PA"].seconds += t.seconds
 
