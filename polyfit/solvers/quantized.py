@@ -319,6 +319,7 @@ def parity_reduction(problem: FitProblem, x: np.ndarray):
     target = problem.target
     applicable = (
         target.parity in ("odd", "even")
+        and not (target.parity == "odd" and problem.degree < 1)
         and float(target.shift * 2.0**problem.frac_bits).is_integer()
         and np.allclose(x, -x[::-1], rtol=0.0, atol=1e-12 * max(1.0, float(np.max(np.abs(x)))))
     )
@@ -421,8 +422,6 @@ def solve_linf(problem: FitProblem):
         # With parity the error is odd/even in t, so the points t ≥ 0 carry the whole problem.
         keep = t >= 0 if parity else np.ones_like(t, dtype=bool)
         tk, gk = t[keep], f[keep] - fixed_a0 / scale_int
-        if powers.size == 0:
-            raise InputError(f"degree {d} has no {parity} powers; raise the degree")
         T = tk[:, None] ** powers[None, :]  # integer-unit columns: a_k ↦ t^k a_k / 2^F
         col = np.maximum(np.max(np.abs(T), axis=0), 1e-300)
         c_float, e_float = _float_minimax(T / col, gk)
@@ -519,12 +518,13 @@ def solve_linf(problem: FitProblem):
             a[0] = fixed_a0
     stage = Stage.quantized_monomial(a.tolist(), F)
     full_grid_error = float(np.max(np.abs(stage(t) - f)))
+    grid_extra = {} if problem.samples is not None else {"grid": {"kind": problem.grid, "points": int(x.size)}}
     objective = problem.objective_dict(
-        grid={"kind": problem.grid if problem.samples is None else "samples", "points": int(x.size)},
+        **grid_extra,
         quantization={"frac_bits": F, "variable": "t = input_scale * x", "coefficients": "a_k * 2^-F, a_k integers"},
         integer_bounds={"lower": _full_bounds(d, powers, ref + lo_d, parity, fixed_a0),
                         "upper": _full_bounds(d, powers, ref + hi_d, parity, fixed_a0),
-                        "kind": "derived by LP from the rounded float minimax's error (non-binding)",
+                        "kind": "derived by LP: every vector at least as good as the first incumbent lies inside (non-binding)",
                         "binding": False},
         target_rounding="none",
         parity=None if parity is None else {"kind": parity, "shift": shift,
@@ -544,8 +544,8 @@ def solve_linf(problem: FitProblem):
         "nodes": nodes,
     }
     if not certified:
-        provenance["warnings"] = [f"HiGHS did not prove optimality within {time_limit:g} s (gap {gap:.2e}); "
-                                  "the result is the best found"]
+        provenance["warnings"] = [f"optimality not certified (time limit {time_limit:g} s, {len(rounds)} exchange rounds, "
+                                  f"gap {gap:.2e}); the result is the best found"]
     return assemble(problem.target, problem.domain, [stage], objective=objective, provenance=provenance,
                     input_scale=problem.input_scale, exclude=problem.exclude, frac_bits=F)
 
