@@ -420,14 +420,28 @@ class SearchResult:
         return fig
 
     def save_plot(self, path) -> str:
+        """Render :meth:`plot` to a PNG atomically (temp file in the same folder + rename)."""
+        import os
+        import tempfile
+
         import matplotlib
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise InputError(f"cannot write {str(path)!r}: folder {folder!r} does not exist")
         fig = self.plot()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".png", dir=folder)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, dpi=110, format="png")
+            os.replace(tmp, path)
+        finally:
+            plt.close(fig)
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         return str(path)
 
     def _log_axis(self) -> bool:
