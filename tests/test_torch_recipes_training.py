@@ -244,3 +244,9 @@ def test_alternate_training_stops_on_nan_coefficients_naming_the_site(net):
 
     with pytest.raises(InputError, match="site 'act1'.*non-finite"):
         at.run(train_epoch)
+
+
+def test_tune_gradient_refuses_per_channel_activations_naming_the_site():
+    act = PolyActivation(pf.fit("relu", degree=2, domain=1), trainable=True, channel_dim=1, num_channels=4)
+    with pytest.raises(InputError, match="site conv1.act.*per channel"):
+        tune_gradient(act, torch.zeros(8), site="conv1.act")

@@ -119,6 +119,9 @@ def tune_gradient(activation: nn.Module, samples, target: Callable[[torch.Tensor
 
     The activation runs in eval mode (no training-time clipping) and keeps its device/dtype.
     """
+    if getattr(activation, "channel_dim", None) is not None:
+        raise InputError(f"site {site}: tune_gradient tunes one polynomial per layer from 1-D samples; this activation "
+                         f"is per channel (channel_dim={activation.channel_dim}): tune a per-layer copy and load it")
     params = [p for p in activation.parameters() if p.requires_grad]
     if not params:
         raise InputError(f"site {site}: {type(activation).__name__} has no trainable coefficients; "
