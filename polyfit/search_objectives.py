@@ -132,7 +132,6 @@ class ExpectedError:
     >>> obj = ExpectedError(InputDistribution("uniform", {"lo": -1, "hi": 1}))
     >>> round(obj(pf.fit("relu", 2, 1.0))["score"], 5)
     0.0013
-    True
     """
 
     distribution: InputDistribution
