@@ -82,8 +82,12 @@ def format_report(approx: Approximation) -> str:
         lines.append(f"mpc      rounds: Horner {r['horner']}, power tree {r['power_tree']}, single-round {r['single_round']}")
     p = approx.precision
     if p:
-        lines.append(f"fixed    {p['frac_bits']} fractional bits, |x| ≤ {p['input_bound']:g}: peak {p['peak_bits']} bits "
-                     f"of a {p['ring_bits']}-bit ring — {'fits' if p['fits'] else 'OVERFLOWS'}")
+        line = (f"fixed    {p['frac_bits']} fractional bits, |x| ≤ {p['input_bound']:g}: peak {p['peak_bits']} bits "
+                f"of a {p['ring_bits']}-bit ring — {'fits' if p['fits'] else 'OVERFLOWS'}")
+        single = p.get("single_rescale")
+        if single:
+            line += f"; single-rescale peak {single['peak_bits']} bits — {'fits' if single['fits'] else 'OVERFLOWS'}"
+        lines.append(line)
     for note in prov.get("warnings", []) or []:
         lines.append(f"warning  {note}")
     return "\n".join(lines)
