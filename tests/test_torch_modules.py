@@ -75,7 +75,7 @@ def test_poly_function_gradients_pass_gradcheck_for_composites_with_combine():
 
 def test_blocked_backward_matches_reference_gradients():
     act = PolyActivation(relu_d4(), trainable=True, clip=True).train()
-    x = (torch.randn(200_000, dtype=torch.float64) * 4).requires_grad_()
+    x = (torch.randn(300_000, dtype=torch.float64) * 4).requires_grad_()
     act(x).backward(torch.ones_like(x))
     # reference: plain autograd on the clamped input
     xr = x.detach().clone().requires_grad_()
@@ -91,7 +91,7 @@ def test_blocked_per_channel_kernels_match_reference_values_and_gradients():
     act = PolyActivation(relu_d4(), trainable=True, clip=True, channel_dim=1, num_channels=8).train()
     with torch.no_grad():
         act.coefficients.add_(torch.randn(8, 5, dtype=torch.float64) * 0.01)
-    x = (torch.randn(20, 8, 32, 32, dtype=torch.float64) * 4).requires_grad_()  # 163840 elements: blocked
+    x = (torch.randn(40, 8, 32, 32, dtype=torch.float64) * 4).requires_grad_()  # 327680 elements: blocked
     y = act(x)
     g = torch.randn_like(y)
     y.backward(g)
@@ -342,3 +342,18 @@ def test_whole_model_pickles_with_torch_save(tmp_path):
     x = torch.randn(3, 2)
     assert torch.equal(loaded(x), model(x))
     assert loaded[1].to_approximation().stages == relu_d4().stages
+
+
+def test_fused_kernels_match_the_eager_kernels():
+    """fused=True (torch.compile, one pass each way) computes the same values and gradients."""
+    eager = PolyActivation(relu_d4(), trainable=True, clip=True).train()
+    fused = PolyActivation(relu_d4(), trainable=True, clip=True, fused=True).train()
+    x = (torch.randn(64, 33) * 4).requires_grad_()
+    xf = x.detach().clone().requires_grad_()
+    g = torch.randn(64, 33)
+    y, yf = eager(x), fused(xf)
+    y.backward(g)
+    yf.backward(g)
+    assert torch.allclose(yf, y, atol=1e-5)
+    assert torch.allclose(xf.grad, x.grad, atol=1e-4)
+    assert torch.allclose(fused.coefficients.grad, eager.coefficients.grad, rtol=1e-4)

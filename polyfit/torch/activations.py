@@ -101,14 +101,15 @@ def evaluate(x: torch.Tensor, spec: "EvalSpec", coefficients: tuple[torch.Tensor
 class EvalSpec:
     """Static description of an evaluation: stage bases, input scale, combine, clip range."""
 
-    __slots__ = ("stages", "input_scale", "combine", "clip", "channel_dim")
+    __slots__ = ("stages", "input_scale", "combine", "clip", "channel_dim", "fused")
 
-    def __init__(self, stages, input_scale, combine, clip, channel_dim):
+    def __init__(self, stages, input_scale, combine, clip, channel_dim, fused=False):
         self.stages = tuple(stages)  # ((basis, interval or None), ...)
         self.input_scale = float(input_scale)
         self.combine = combine
         self.clip = clip
         self.channel_dim = channel_dim
+        self.fused = bool(fused)
 
     @property
     def is_single_monomial(self) -> bool:
@@ -159,8 +160,9 @@ class PolyFunction(torch.autograd.Function):
         return (gx, None, *gc)
 
 
-#: Elements per block of the cache-blocked CPU kernels (64 KiB of float32: stays in L2).
-BLOCK = 1 << 14
+#: Elements per block of the cache-blocked CPU kernels (512 KiB of float32: stays in L2,
+#: and large enough that per-op dispatch overhead stays small next to the work).
+BLOCK = 1 << 17
 
 
 def _block_plan(x: torch.Tensor, channel_dim) -> tuple[str, int] | None:
@@ -169,16 +171,17 @@ def _block_plan(x: torch.Tensor, channel_dim) -> tuple[str, int] | None:
     Blocking pays on large contiguous CPU tensors: per-layer coefficients cut the flat
     tensor into BLOCK elements (``("flat", BLOCK)``); per-channel coefficients along a
     dimension other than 0 cut along dim 0 into slabs of about BLOCK elements
-    (``("rows", rows)``), so each slab still holds whole channels.
+    (``("rows", rows)``), so each slab still holds whole channels. Tensors under 2·BLOCK
+    elements, and samples over 4·BLOCK, are not cut.
     """
-    if x.device.type != "cpu" or not x.is_contiguous() or x.numel() < 8 * BLOCK:
+    if x.device.type != "cpu" or not x.is_contiguous() or x.numel() < 2 * BLOCK:
         return None
     if channel_dim is None:
         return ("flat", BLOCK)
     if channel_dim == 0 or x.dim() < 2:
         return None
     row = x.numel() // x.shape[0]
-    return ("rows", max(1, BLOCK // row)) if row <= 16 * BLOCK else None
+    return ("rows", max(1, BLOCK // row)) if row <= 4 * BLOCK else None
 
 
 def _split(t: torch.Tensor, plan: tuple[str, int]):
@@ -191,6 +194,31 @@ def _coefficient_values(coefficients: torch.Tensor, x: torch.Tensor, channel_dim
     if coefficients.dim() == 1 and coefficients.device.type == "cpu":
         return coefficients.tolist()
     return channel_views(coefficients, x, channel_dim)
+
+
+def _fused_constants(x, spec):
+    """Clip bounds [lo, hi] and input scale as tensors (values never force a recompile)."""
+    lo, hi = spec.clip if spec.clip is not None else (0.0, 0.0)
+    return (torch.tensor([lo, hi], dtype=x.dtype, device=x.device),
+            torch.tensor(spec.input_scale, dtype=x.dtype, device=x.device))
+
+
+def _fused_backward(x, spec, coefficients, grad_out, need_x, need_c):
+    """The fused-kernel version of :func:`_monomial_backward` (degree ≥ 2)."""
+    from . import fused
+
+    bounds, scale = _fused_constants(x, spec)
+    views = channel_views(coefficients, x, spec.channel_dim)
+    clip = spec.clip is not None
+    gx = gc = None
+    if need_x:
+        derivative = [views[k] * (k * spec.input_scale) for k in range(1, len(views))]
+        gx = fused.compiled(fused.backward_x_kernel)(x, grad_out, derivative, bounds, scale, clip)
+    if need_c:
+        dims = [d for d in range(x.dim()) if d != spec.channel_dim]
+        gc = fused.compiled(fused.power_sums_kernel)(x, grad_out, len(views) - 1, bounds, scale, clip, dims)
+        gc = gc.to(coefficients.dtype)
+    return gx, gc
 
 
 def _stage_input(x, spec):
@@ -211,6 +239,12 @@ def _horner_into(out, t, c):
 
 def monomial_forward(x: torch.Tensor, spec: EvalSpec, coefficients: torch.Tensor) -> torch.Tensor:
     """p(t), t = s·clamp(x), for one monomial stage: Horner in place, cache-blocked on CPU."""
+    if spec.fused and coefficients.shape[-1] > 1:
+        from . import fused
+
+        bounds, scale = _fused_constants(x, spec)
+        return fused.compiled(fused.forward_kernel)(x, channel_views(coefficients, x, spec.channel_dim), bounds, scale,
+                                                    spec.clip is not None)
     c = _coefficient_values(coefficients, x, spec.channel_dim)
     if len(c) == 1:
         return torch.zeros_like(x).add_(c[0])
@@ -230,6 +264,8 @@ def _monomial_backward(x, spec, coefficients, grad_out, need_x, need_c):
 
     ∂L/∂x = g·s·p'(t)·[lo ≤ x ≤ hi] (Horner on k·c_k), ∂L/∂c_k = Σ g·t^k (running powers).
     """
+    if spec.fused and coefficients.shape[-1] > 2 and grad_out.shape == x.shape:
+        return _fused_backward(x, spec, coefficients, grad_out, need_x, need_c)
     scale = spec.input_scale
     c = _coefficient_values(coefficients, x, spec.channel_dim)
     d = len(c) - 1
@@ -297,6 +333,8 @@ class PolyActivation(nn.Module):
         clip: ``False``; ``True`` to clamp inputs to the approximation's domain in training
             only; or ``(lo, hi)`` inside the domain.
         name: the site name used in error messages (surgery sets it).
+        fused: evaluate one monomial stage with ``torch.compile`` d kernels (one pass each
+            way, ReLU's memory traffic; compiles on first use, see :mod:`polyfit.torch.fused`).
 
     State: buffers/parameters ``coefficients_0 … coefficients_{k-1}`` (float64 master copies).
 
@@ -307,7 +345,7 @@ class PolyActivation(nn.Module):
     """
 
     def __init__(self, approximation, trainable: bool = False, channel_dim: int | None = None,
-                 num_channels: int | None = None, clip=False, name: str | None = None):
+                 num_channels: int | None = None, clip=False, name: str | None = None, fused: bool = False):
         super().__init__()
         from ..approximation import Approximation
 
@@ -322,6 +360,7 @@ class PolyActivation(nn.Module):
         self.channel_dim = None if channel_dim is None else int(channel_dim)
         self.num_channels = None if num_channels is None else int(num_channels)
         self.site_name = name
+        self.fused = bool(fused)
         self.clip_range = _clip_range(approximation, clip, name)
         self.num_stages = len(approximation.stages)
         for i, stage in enumerate(approximation.stages):
@@ -383,7 +422,7 @@ class PolyActivation(nn.Module):
         clip_now = self.training if training_clip is None else training_clip
         return EvalSpec(((s.basis, s.interval) for s in self.approximation.stages), self.approximation.input_scale,
                         self.approximation.combine, self.clip_range if (clip_now and self.clip_range) else None,
-                        self.channel_dim)
+                        self.channel_dim, self.fused)
 
     # -- forward -----------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -425,6 +464,8 @@ class PolyActivation(nn.Module):
             parts.append(f"channel_dim={self.channel_dim}, num_channels={self.num_channels}")
         if self.trainable:
             parts.append("trainable=True")
+        if self.fused:
+            parts.append("fused=True")
         if self.clip_range:
             parts.append(f"clip=[{self.clip_range[0]:g}, {self.clip_range[1]:g}]")
         if self.site_name:
