@@ -48,6 +48,7 @@ SCHEMA = "polyfit/search-result"
 SCHEMA_VERSION = "1.0"
 METHODS = ("lstsq", "minimax")
 STRATEGIES = ("bo", "random")
+PLOT_DECADES = 4   # plots show scores up to 10^4 × the best (exploding fits reach 1e20+)
 DEFAULT_ACQUISITION = {"num_restarts": 4, "raw_samples": 64, "mc_samples": 128, "maxiter": 100, "threads": 1,
                        "floor_decades": 2.0}
 
@@ -465,6 +466,7 @@ class SearchResult:
         ax.step(n, self.best_so_far(), where="post", color="black", label="best so far")
         if self._log_axis():
             ax.set_yscale("log")
+            _clip_log_axis(ax, s, self.direction)
         ax.set_xlabel("evaluation")
         ax.set_ylabel("score")
         ax.set_title("score per evaluation")
@@ -481,6 +483,9 @@ class SearchResult:
         if self._log_axis():
             c = np.log10(c)
             label = "log10 score"
+            if c.max() - c.min() > PLOT_DECADES:   # exploding fits would wash out the colours
+                c = np.minimum(c, c.min() + PLOT_DECADES)
+                label += f" (clipped at best + {PLOT_DECADES})"
         else:
             label = "score"
         sc = ax.scatter(x, y, c=c, cmap="viridis_r" if self.direction == "minimize" else "viridis", s=40, edgecolor="k", lw=0.3)
@@ -508,6 +513,7 @@ class SearchResult:
                         xytext=(4, 4), textcoords="offset points")
         if self._log_axis():
             ax.set_yscale("log")
+            _clip_log_axis(ax, [e.score for e in ev], self.direction)
         from matplotlib.ticker import MaxNLocator
 
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -515,6 +521,18 @@ class SearchResult:
         ax.set_ylabel("score")
         ax.set_title("score vs depth")
         ax.legend(fontsize=7)
+
+
+def _clip_log_axis(ax, scores, direction) -> None:
+    """Show PLOT_DECADES decades above the best score (minimising) and say how many points
+    lie above (exploding fits)."""
+    s = np.asarray(scores, dtype=float)
+    s = s[np.isfinite(s) & (s > 0)]
+    top = s.min() * 10 ** PLOT_DECADES if s.size else 0.0
+    if direction == "minimize" and s.size and s.max() > top:
+        ax.set_ylim(s.min() / 2, top)
+        ax.text(0.02, 0.98, f"{int(np.sum(s > top))} point(s) above {top:.1e}", transform=ax.transAxes,
+                va="top", fontsize=7)
 
 
 def load_result(path) -> SearchResult:
