@@ -132,9 +132,11 @@ def _tiny_classifier():
 def test_network_accuracy_replaces_every_relu_without_touching_the_model():
     from torch import nn
 
+    from polyfit.search_objectives import NetworkAccuracy
+
     model, loader = _tiny_classifier()
-    objective = pf_network = __import__("polyfit.search_objectives", fromlist=["NetworkAccuracy"]).NetworkAccuracy(model, loader)
-    out = pf_network(pf.fit("relu", 8, 4.0))
+    objective = NetworkAccuracy(model, loader)
+    out = objective(pf.fit("relu", 8, 4.0))
     assert out["score"] == 1.0 and out["nan_rate"] == 0.0 and out["replaced"] == 1 and out["samples"] == 64
     assert any(isinstance(m, nn.ReLU) for m in model.modules())          # original unchanged
     assert not any(isinstance(m, nn.ReLU) for m in objective.network(pf.fit("relu", 2, 1.0)).modules())
