@@ -61,18 +61,35 @@ def _sigmoid(x):
     return out
 
 
+def _relu(x):
+    return np.maximum(x, 0.0)
+
+
+def _step(x):
+    return np.heaviside(x, 0.5)
+
+
+def _silu(x):
+    return x * _sigmoid(x)
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+# Module-level functions (not lambdas) so that targets pickle into worker processes.
 NAMED: dict[str, Target] = {
     t.name: t
     for t in (
-        Target("relu", "Max(0, x)", lambda x: np.maximum(x, 0.0), (0.0,)),
+        Target("relu", "Max(0, x)", _relu, (0.0,)),
         Target("sign", "sign(x)", np.sign, (0.0,), "odd"),
         Target("abs", "Abs(x)", np.abs, (0.0,), "even"),
-        Target("step", "Heaviside(x, 1/2)", lambda x: np.heaviside(x, 0.5), (0.0,), "odd", 0.5),
+        Target("step", "Heaviside(x, 1/2)", _step, (0.0,), "odd", 0.5),
         Target("sigmoid", "1/(1 + exp(-x))", _sigmoid, (), "odd", 0.5),
         Target("tanh", "tanh(x)", np.tanh, (), "odd"),
         Target("gelu", "x*(1 + erf(x/sqrt(2)))/2", _gelu),
-        Target("silu", "x/(1 + exp(-x))", lambda x: x * _sigmoid(x)),
-        Target("softplus", "log(1 + exp(x))", lambda x: np.logaddexp(0.0, x)),
+        Target("silu", "x/(1 + exp(-x))", _silu),
+        Target("softplus", "log(1 + exp(x))", _softplus),
         Target("exp", "exp(x)", np.exp),
     )
 }

@@ -51,3 +51,11 @@ def test_callable_target():
     approx = pf.fit(np.cos, 6, 2)
     assert approx.target.name == "cos" and approx.target.expr is None
     assert approx.metrics["max_abs_error"] < 1e-3
+
+
+@pytest.mark.parametrize("name", sorted(NAMED))
+def test_named_targets_pickle(name):
+    import pickle
+
+    target = pickle.loads(pickle.dumps(NAMED[name]))
+    np.testing.assert_array_equal(target(X), NAMED[name](X))

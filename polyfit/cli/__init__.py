@@ -31,13 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     sub.required = True
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"polyfit.cli.{name}_cmd")
-        except ModuleNotFoundError as exc:  # TEMPORARY while commands are being written
-            if exc.name != f"polyfit.cli.{name}_cmd":
-                raise
-            continue
-        module.add_parser(sub)
+        importlib.import_module(f"polyfit.cli.{name}_cmd").add_parser(sub)
     return parser
 
 
