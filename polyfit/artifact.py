@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
-from pathlib import Path
 
 from ._version import __version__
 from .approximation import Approximation, Quantization, Stage
+from .atomic import atomic_write_text
 from .errors import ArtifactError, InputError
 from .targets import NAMED, Target, parse_expr
 
@@ -57,26 +55,6 @@ def _finite(value):
 
 def dumps(approx: Approximation) -> str:
     return json.dumps(to_dict(approx), indent=2, allow_nan=False) + "\n"
-
-
-def atomic_write_text(path, text: str) -> str:
-    """Write ``text`` to ``path`` via a temp file in the same folder and os.replace."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return str(path)
 
 
 def save(approx: Approximation, path) -> str:

@@ -1,9 +1,6 @@
 """Plots of an approximation (matplotlib, imported only here, Agg backend for files)."""
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
 
@@ -62,20 +59,6 @@ def float_reference(approx):
 
 def save_plot(approx, path) -> str:
     """Render :func:`plot_approximation` to a PNG, atomically (temp file + rename)."""
-    import matplotlib
+    from .atomic import save_figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig = plot_approximation(approx)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".plot.", suffix=".png", dir=folder)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110, format="png")
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return str(path)
+    return save_figure(lambda: plot_approximation(approx), path)

@@ -1,6 +1,5 @@
 """finalize, ONNX export with an op check, JSON bundle."""
 import json
-import warnings
 
 import pytest
 import torch

@@ -368,7 +368,7 @@ class SearchResult:
 
     def save(self, path) -> str:
         """Write the history JSON atomically (temp file + rename); returns the path."""
-        from ..artifact import atomic_write_text
+        from ..atomic import atomic_write_text
 
         return atomic_write_text(path, self.to_json())
 
@@ -422,28 +422,9 @@ class SearchResult:
 
     def save_plot(self, path) -> str:
         """Render :meth:`plot` to a PNG atomically (temp file in the same folder + rename)."""
-        import os
-        import tempfile
+        from ..atomic import save_figure
 
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise InputError(f"cannot write {str(path)!r}: folder {folder!r} does not exist")
-        fig = self.plot()
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".png", dir=folder)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, dpi=110, format="png")
-            os.replace(tmp, path)
-        finally:
-            plt.close(fig)
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return str(path)
+        return save_figure(self.plot, path)
 
     def _log_axis(self) -> bool:
         s = self.scores

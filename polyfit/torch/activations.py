@@ -22,9 +22,8 @@ import math
 import torch
 from torch import nn
 
+from ..approximation import apply_combine  # operators only: works on tensors too
 from ..errors import InputError
-
-COMBINES = ("none", "relu", "abs", "step")
 
 
 # -- pure tensor evaluation ---------------------------------------------------------------
@@ -67,19 +66,6 @@ def clenshaw(t: torch.Tensor, coefficients: list[torch.Tensor], interval: tuple[
     for c in reversed(coefficients[1:]):
         b1, b2 = c + two_w * b1 - b2, b1
     return coefficients[0] + w * b1 - b2
-
-
-def apply_combine(combine: str, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-    """combine(x, s): none → s, relu → (x + x·s)/2, abs → x·s, step → (1 + s)/2."""
-    if combine == "none":
-        return s
-    if combine == "relu":
-        return 0.5 * (x + x * s)
-    if combine == "abs":
-        return x * s
-    if combine == "step":
-        return 0.5 * (1.0 + s)
-    raise InputError(f"unknown combine {combine!r}; allowed: {', '.join(COMBINES)}")
 
 
 def evaluate(x: torch.Tensor, spec: "EvalSpec", coefficients: tuple[torch.Tensor, ...],

@@ -18,14 +18,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..atomic import atomic_write_bytes
 from ..errors import ComputationError, InputError
 
 #: Arithmetic ops a polynomial network exports to (plaintext-ciphertext or ciphertext products and sums).
@@ -286,27 +285,8 @@ def export_onnx(model: nn.Module, example_inputs, path, *, opset_version: int = 
         if bad:
             raise ComputationError(f"the exported graph uses non-polynomial ops {', '.join(bad)}; "
                                    f"allowed: arithmetic {', '.join(sorted(ARITHMETIC_OPS))} and layout ops")
-    _atomic_write_bytes(path, data)
+    atomic_write_bytes(path, data)
     return ops
-
-
-def _atomic_write_bytes(path, data: bytes) -> str:
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return str(path)
 
 
 # -- JSON bundle ----------------------------------------------------------------------------------
@@ -375,7 +355,7 @@ def bundle(model: nn.Module, *, example_inputs=None, quadratic_domain=(-1.0, 1.0
 
 def save_bundle(model: nn.Module, path, **kwargs) -> str:
     """Write :func:`bundle` as JSON atomically; returns the path."""
-    from ..artifact import atomic_write_text
+    from ..atomic import atomic_write_text
 
     return atomic_write_text(path, json.dumps(bundle(model, **kwargs), indent=2, allow_nan=False) + "\n")
 
