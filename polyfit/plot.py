@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError
+
 
 def plot_approximation(approx, points: int = 2001, figure=None):
     """Figure with (top) target, approximation and — for quantized stages — the unquantized
@@ -19,7 +21,7 @@ def plot_approximation(approx, points: int = 2001, figure=None):
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     try:
         f = approx.target(x)
-    except Exception:  # an artifact of a Python callable has no target to evaluate
+    except InputError:  # an artifact of a Python callable has no target to evaluate
         f = None
     if f is not None:
         top.plot(x, f, color="black", lw=1.5, label=f"target {approx.target.name}")

@@ -142,7 +142,7 @@ def parse_expr(text: str) -> Target:
         raise InputError(f"expression {text!r} uses unknown symbol(s) {names}; only x is allowed")
     try:
         func = sympy.lambdify(x, expr, modules=["numpy", "scipy"])
-    except Exception:
+    except ImportError:  # scipy's special functions are optional for lambdify
         func = sympy.lambdify(x, expr, modules="numpy")
 
     def vectorised(values, _f=func):

@@ -111,3 +111,14 @@ def test_non_finite_metrics_are_written_as_null(tmp_path):
     approx = pf.fit("exp", 2, (0, 1)).replace(metrics={"max_abs_error": float("inf"), "rms_error": float("nan")})
     data = json.loads(approx.to_json())
     assert data["metrics"] == {"max_abs_error": None, "rms_error": None}
+
+
+def test_callable_target_artifact_loads_and_reports_without_target(tmp_path, cli):
+    path = pf.fit(np.cos, 4, 1).save(tmp_path / "cos.json")
+    back = pf.load(path)
+    with pytest.raises(pf.InputError, match="Python callable"):
+        back.target(np.array([0.0]))
+    code, out, _ = cli("report", str(path))
+    assert code == 0 and "not re-evaluated" in out
+    code, _, err = cli("plot", str(path), "--out", str(tmp_path / "cos.png"))
+    assert code == 0, err
