@@ -11,10 +11,10 @@ def add_target_args(parser) -> None:
     which.add_argument("--expr", metavar="E", help="SymPy expression in x, e.g. 'x*tanh(x)' (parsed, never eval'd)")
 
 
-def add_domain_args(parser, required: bool = True) -> None:
+def add_domain_args(parser, required: bool = True, verb: str = "fit on", default_note: str = "") -> None:
     where = parser.add_mutually_exclusive_group(required=required)
-    where.add_argument("--range", type=finite_float, metavar="A", help="fit on [-A, A]")
-    where.add_argument("--domain", type=finite_float, nargs=2, metavar=("LO", "HI"), help="fit on [LO, HI]")
+    where.add_argument("--range", type=finite_float, metavar="A", help=f"{verb} [-A, A]")
+    where.add_argument("--domain", type=finite_float, nargs=2, metavar=("LO", "HI"), help=f"{verb} [LO, HI]{default_note}")
 
 
 def resolve_target(args):

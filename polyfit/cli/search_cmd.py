@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .common import finite_float, format_number, positive_int
+from .fit_cmd import add_target_args
 
 
 def add_parser(sub) -> None:
@@ -10,9 +11,7 @@ def add_parser(sub) -> None:
         description="Search polynomial degree × fit range [-a, a] with BoTorch (GP + qLogNoisyEI), scoring each fit by "
                     "an objective. Example: polyfit search --degrees 2-9 --range-bounds 0.5 50 "
                     "--objective gaussian:sigma=2 --budget 50 --seed 0")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--function", default="relu", metavar="NAME", help="target function (default relu)")
-    which.add_argument("--expr", metavar="E", help="SymPy expression in x")
+    add_target_args(p)
     p.add_argument("--degrees", default="2-9", metavar="SPEC", help="LO-HI (e.g. 2-9) or a list (e.g. 3,7,15,31); default 2-9")
     p.add_argument("--range-bounds", type=finite_float, nargs=2, default=(0.5, 50.0), metavar=("LO", "HI"),
                    help="bounds of the range a (fit on [-a, a]), searched on a log scale; default 0.5 50")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .common import add_output_args, check_output_paths, domain_label, emit, finite_float, positive_int
-from .fit_cmd import add_target_args
+from .fit_cmd import add_domain_args, add_target_args
 
 
 def add_parser(sub) -> None:
@@ -12,10 +12,7 @@ def add_parser(sub) -> None:
     add_target_args(p)
     p.add_argument("--degree", type=positive_int, required=True, metavar="D", help="degree (0..1000)")
     p.add_argument("--center", type=finite_float, default=0.0, metavar="C", help="expansion point (default 0)")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--range", type=finite_float, metavar="A", help="measure errors on [-A, A]")
-    where.add_argument("--domain", type=finite_float, nargs=2, metavar=("LO", "HI"),
-                       help="measure errors on [LO, HI] (default [C-1, C+1])")
+    add_domain_args(p, required=False, verb="measure errors on", default_note=" (default [C-1, C+1])")
     add_output_args(p)
     p.set_defaults(run=run)
 
