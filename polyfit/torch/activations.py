@@ -358,29 +358,6 @@ class PolyActivation(nn.Module):
             else:
                 self.register_buffer(f"coefficients_{i}", coef)
 
-    # -- pickling (torch.save(model)) ----------------------------------------------------
-    def __getstate__(self):
-        # Named targets hold lambdas, which pickle cannot store: keep the artifact dict
-        # instead (the named target is restored by name, so nothing is lost).
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
-        state = dict(state)
-        approx = state.get("approximation")
-        from ..targets import NAMED
-
-        if approx is not None and NAMED.get(approx.target.name) is approx.target:
-            from ..artifact import to_dict
-
-            state["approximation"] = _ArtifactState(to_dict(approx))
-        return state
-
-    def __setstate__(self, state):
-        approx = state.get("approximation")
-        if isinstance(approx, _ArtifactState):
-            from ..artifact import from_dict
-
-            state = dict(state, approximation=from_dict(approx.data))
-        super().__setstate__(state)
-
     # -- coefficients ------------------------------------------------------------------
     def stage_coefficients(self) -> list[torch.Tensor]:
         """The coefficient tensors, one per stage (``[d+1]`` or ``[C, d+1]``)."""
@@ -506,13 +483,6 @@ class PolyActivation(nn.Module):
             for stage, coef in zip(approximation.stages, self.stage_coefficients()):
                 coef.copy_(torch.tensor(stage.coefficients, dtype=coef.dtype).expand_as(coef))
         self.approximation = approximation
-
-
-class _ArtifactState:
-    """An Approximation stored as its artifact dict inside a pickled PolyActivation."""
-
-    def __init__(self, data: dict):
-        self.data = data
 
 
 def _tracing() -> bool:
