@@ -10,6 +10,8 @@ from ..errors import InputError
 
 
 def positive_int(text: str) -> int:
+    """argparse type: any integer. Ranges (degree 0..1000, bits 1..52, ...) are the library's
+    to check, so that the one-line error names what is allowed."""
     try:
         return int(text)
     except ValueError:
@@ -17,6 +19,8 @@ def positive_int(text: str) -> int:
 
 
 def finite_float(text: str) -> float:
+    """argparse type: any float, inf and nan included. Finiteness and ranges are the library's
+    to check (``--range inf`` → "range inf must be a finite number > 0 ...")."""
     try:
         value = float(text)
     except ValueError:

@@ -6,6 +6,7 @@ stage table (degree, interval, error, depth, products per stage).
 from __future__ import annotations
 
 import argparse
+import math
 
 from .common import add_output_args, check_output_paths, emit, finite_float, format_number, positive_int
 
@@ -79,8 +80,6 @@ def stage_table(approx) -> str:
                      + (f" (2^{prov['log2_sign_error']:.2f})" if prov.get("log2_sign_error") is not None else ""))
     if approx.combine in ("relu", "abs"):
         err = prov[f"{approx.combine}_error"]
-        import math
-
         lines.append(f"{approx.combine:<8} max error on [-B, B] (dense grid): {err:.3e} (2^{math.log2(err):.2f})")
     return "\n".join(lines)
 

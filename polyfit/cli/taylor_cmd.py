@@ -1,7 +1,7 @@
 """``polyfit taylor``: Taylor polynomial about a center (SymPy series)."""
 from __future__ import annotations
 
-from .common import add_output_args, check_output_paths, domain_label, emit, finite_float, positive_int
+from .common import add_output_args, check_output_paths, domain_from_args, domain_label, emit, finite_float, positive_int
 from .fit_cmd import add_domain_args, add_target_args
 
 
@@ -23,7 +23,7 @@ def run(args) -> int:
 
     check_output_paths(args)
     target = resolve_target(args)
-    domain = tuple(args.domain) if args.domain is not None else args.range
+    domain = domain_from_args(args)
     approx = taylor(target, args.degree, center=args.center, domain=domain)
     where = f"-r{domain_label(domain)}" if domain is not None else ""
     emit(approx, args, f"{target.name}-taylor-d{args.degree}-c{args.center:g}{where}.json")
