@@ -37,14 +37,14 @@ def chebyshev_to_monomial(coefficients, interval):
     """
     series = np.polynomial.Chebyshev(np.asarray(coefficients, dtype=float), domain=list(interval))
     coef = series.convert(kind=np.polynomial.Polynomial, domain=[-1, 1], window=[-1, 1]).coef
-    return _pad(coef, len(coefficients))
+    return pad(coef, len(coefficients))
 
 
 def monomial_to_chebyshev(coefficients, interval):
     """Chebyshev coefficients over ``interval`` of Σ c_k x^k."""
     series = np.polynomial.Polynomial(np.asarray(coefficients, dtype=float))
     coef = series.convert(kind=np.polynomial.Chebyshev, domain=list(interval)).coef
-    return _pad(coef, len(coefficients))
+    return pad(coef, len(coefficients))
 
 
 def monomial_precision_loss(chebyshev_coefficients, interval, points: int = 2001) -> float:
@@ -60,7 +60,12 @@ def monomial_precision_loss(chebyshev_coefficients, interval, points: int = 2001
     return float(np.max(np.abs(mono - reference)) / scale)
 
 
-def _pad(coef, length):
+def pad(coef, length: int) -> np.ndarray:
+    """``coef`` as exactly ``length`` coefficients: zeros appended, or higher terms cut.
+
+    >>> pad([1.0, 2.0], 4)
+    array([1., 2., 0., 0.])
+    """
     out = np.zeros(length)
     out[: min(length, len(coef))] = coef[:length]
     return out

@@ -148,6 +148,5 @@ def continuous_chebyshev_coefficients(problem: FitProblem):
     leg = previous
     if problem.input_scale < 0:
         leg = leg * (-1.0) ** np.arange(len(leg))
-    cheb = np.polynomial.Legendre(leg).convert(kind=np.polynomial.Chebyshev).coef
-    cheb = np.concatenate([cheb, np.zeros(len(leg) - len(cheb))])
+    cheb = _basis.pad(np.polynomial.Legendre(leg).convert(kind=np.polynomial.Chebyshev).coef, len(leg))
     return cheb, {"quadrature_nodes_per_piece": nodes, "pieces": len(_pieces(problem))}

@@ -278,17 +278,11 @@ def _choose_reduction(g, degree, window: Window, pieces, breakpoints, parity: bo
     half_breaks = tuple(sorted({abs(b) for b in breakpoints if abs(b) > 0.0}))
     odd_poly = _polynomial_part(odd_part, u, [k for k in range(1, cap + 1, 2)], scale)
     if odd_poly is not None:
-        return Reduction("even", tuple(range(0, degree + 1, 2)), _pad(odd_poly, degree + 1), half, half_breaks)
+        return Reduction("even", tuple(range(0, degree + 1, 2)), _basis.pad(odd_poly, degree + 1), half, half_breaks)
     even_poly = _polynomial_part(even_part, u, [k for k in range(0, cap + 1, 2)], scale)
     if even_poly is not None and degree >= 1:
-        return Reduction("odd", tuple(range(1, degree + 1, 2)), _pad(even_poly, degree + 1), half, half_breaks)
+        return Reduction("odd", tuple(range(1, degree + 1, 2)), _basis.pad(even_poly, degree + 1), half, half_breaks)
     return _no_reduction(degree, pieces, breakpoints)
-
-
-def _pad(coef, length):
-    out = np.zeros(length)
-    out[: min(length, len(coef))] = coef[:length]
-    return out
 
 
 # -- solve and certify ------------------------------------------------------------------------
