@@ -275,14 +275,15 @@ def _plan_stages(stage_coefficients, combine_with_input: bool, baby_steps, basis
     return b.build(reg)
 
 
-def _best_baby_steps(coefficients, basis: str = "monomial") -> int:
+def _best_baby_steps(coefficients, basis: str = "monomial") -> tuple[int, Plan]:
+    """(k, plan) of the cheapest one-stage plan over :func:`candidate_baby_steps` (first k on ties)."""
     c = np.trim_zeros(np.asarray(coefficients, dtype=float), "b")
     degree = max(len(c) - 1, 0)
-    best, best_cost = 2, None
+    best = None
     for k in candidate_baby_steps(degree):
-        cost = _cost(_plan_stages([coefficients], False, [k], basis))
-        if best_cost is None or cost < best_cost:
-            best, best_cost = k, cost
+        plan = _plan_stages([coefficients], False, [k], basis)
+        if best is None or _cost(plan) < _cost(best[1]):
+            best = (k, plan)
     return best
 
 
@@ -300,8 +301,9 @@ def stage_plan(coefficients, baby_steps: int | None = None, basis: str = "monomi
     """
     if basis not in PLAN_BASES:
         raise ValueError(f"unknown plan basis {basis!r}; allowed: {', '.join(PLAN_BASES)}")
-    k = _best_baby_steps(coefficients, basis) if baby_steps is None else int(baby_steps)
-    return _plan_stages([coefficients], False, [k], basis)
+    if baby_steps is None:
+        return _best_baby_steps(coefficients, basis)[1]
+    return _plan_stages([coefficients], False, [int(baby_steps)], basis)
 
 
 def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[list[np.ndarray], bool]:
@@ -348,10 +350,5 @@ def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str 
     stage_coefficients, ends_with_input = plan_coefficients(approximation, input_multiplier)
     if basis == "chebyshev":
         stage_coefficients = [np.polynomial.chebyshev.poly2cheb(c) for c in stage_coefficients]
-    baby = [_best_baby_steps(c, basis) for c in stage_coefficients]
+    baby = [_best_baby_steps(c, basis)[0] for c in stage_coefficients]
     return _plan_stages(stage_coefficients, ends_with_input, baby, basis)
-
-
-def plan_depth(approximation) -> int:
-    """Levels of :func:`approximation_plan` (same as ``approximation_plan(a).depth``)."""
-    return approximation_plan(approximation).depth
