@@ -246,6 +246,8 @@ def test_max_depth_removes_deeper_degrees_and_random_strategy_respects_the_space
     (dict(objective="weibull:k=1"), "unknown kind"),
     (dict(strategy="grid"), "strategy"),
     (dict(fit_options={"degree": 3}), "set by the search"),
+    (dict(max_depth="3"), "max depth"),
+    (dict(max_depth=0), "max depth"),
 ])
 def test_bad_search_input_is_one_line_input_error(kwargs, match):
     args = {**SMALL, "budget": 8, **kwargs}

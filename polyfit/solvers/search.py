@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, MissingExtraError, PolyfitError
-from ..problem import MAX_DEGREE
+from ..problem import MAX_BITS, MAX_DEGREE
 
 SCHEMA = "polyfit/search-result"
 SCHEMA_VERSION = "1.0"
@@ -118,8 +118,8 @@ class SearchSpace:
         object.__setattr__(self, "range_bounds", (lo, hi))
         bits = tuple(self.bits) if self.bits is not None else (None,)
         for b in bits:
-            if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= 52):
-                raise InputError(f"bits {b!r} is out of range; allowed: integers 1 to 52")
+            if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= MAX_BITS):
+                raise InputError(f"bits {b!r} is out of range; allowed: integers 1 to {MAX_BITS}")
         if not bits or len(set(bits)) != len(bits):
             raise InputError(f"bits {bits!r} must be distinct and non-empty")
         object.__setattr__(self, "bits", tuple(None if b is None else int(b) for b in bits))
@@ -572,24 +572,20 @@ def _json_ready(value):
 # Evaluating one point (a top-level function so process executors can pickle it)
 # ---------------------------------------------------------------------------------------
 def portable_target(target):
-    """A picklable stand-in for ``target`` (process executors): a named target's name, or
-    ``("expr", text)`` for a parsed SymPy expression (their numpy functions are lambdas);
-    any other Target is passed as it is."""
-    from ..targets import NAMED
-
-    if NAMED.get(target.name) is target:
-        return target.name
+    """A picklable stand-in for ``target`` (process executors): ``("expr", text)`` for a
+    parsed SymPy expression (its numpy function is a closure made by lambdify); any other
+    Target (named targets are module-level functions) is passed as it is."""
     if target.name == "expr" and target.expr:
         return ("expr", target.expr)
     return target
 
 
 def _resolve_target(spec):
-    from ..targets import get_target, parse_expr
+    from ..targets import parse_expr
 
     if isinstance(spec, tuple) and len(spec) == 2 and spec[0] == "expr":
         return parse_expr(spec[1])
-    return get_target(spec)
+    return spec
 
 
 def evaluate_point(target, point: dict, objective, fit_options: dict) -> dict:
@@ -661,8 +657,10 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
         strategy: ``"bo"`` or ``"random"`` (uniform draws: the baseline).
         fit_options: extra keyword arguments of :func:`polyfit.fit` (points, grid, ...).
         progress: write a progress bar to stderr (default: when stderr is a terminal).
-        acquisition: num_restarts, raw_samples, mc_samples, maxiter of the optimiser, and
-            threads (torch threads while proposing; default 1, restored afterwards).
+        acquisition: num_restarts, raw_samples, mc_samples, maxiter of the optimiser,
+            threads (torch threads while proposing; default 1, restored afterwards) and
+            floor_decades (log-scale scores worse than the best by more than this many
+            decades are modelled at that floor; default 2, None disables).
 
     Returns:
         A :class:`SearchResult`.
@@ -685,15 +683,15 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     target = get_target(target)
     obj = resolve_objective(objective, direction)
     direction = obj.direction
-    deg = parse_degrees(degrees)
+    all_degrees = deg = parse_degrees(degrees)
     if max_depth is not None:
-        if isinstance(max_depth, bool) or not float(max_depth).is_integer() or max_depth < 1:
+        if (isinstance(max_depth, bool) or not isinstance(max_depth, (int, float, np.integer))
+                or not float(max_depth).is_integer() or max_depth < 1):
             raise InputError(f"max depth {max_depth!r} must be an integer >= 1 (CKKS levels)")
-        kept = tuple(d for d in deg if optimal_levels(d) <= max_depth)
-        if not kept:
-            raise InputError(f"no degree in {deg[0]}..{deg[-1]} fits max depth {max_depth}: "
-                             f"degree {deg[0]} needs {optimal_levels(deg[0])} CKKS levels")
-        deg = kept
+        deg = tuple(d for d in deg if optimal_levels(d) <= max_depth)
+        if not deg:
+            raise InputError(f"no degree in {all_degrees[0]}..{all_degrees[-1]} fits max depth {max_depth}: "
+                             f"degree {all_degrees[0]} needs {optimal_levels(all_degrees[0])} CKKS levels")
     space = SearchSpace(deg, range_bounds, tuple(bits) if bits is not None else (None,), methods)
     if strategy not in STRATEGIES:
         raise InputError(f"strategy {strategy!r} is unknown; allowed: {', '.join(STRATEGIES)}")
@@ -727,7 +725,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     evaluations: list[Evaluation] = []
     iterations: list[dict] = []
     notes: list[str] = []
-    if max_depth is not None and len(deg) < len(parse_degrees(degrees)):
+    if len(deg) < len(all_degrees):
         notes.append(f"max depth {max_depth}: degrees searched {list(deg)}")
 
     def run_batch(points, phase, batch):
@@ -911,10 +909,10 @@ class _Progress:
 
     WIDTH = 24
 
-    def __init__(self, total: int, enabled: bool, stream=None):
+    def __init__(self, total: int, enabled: bool):
         self.total = total
         self.enabled = enabled
-        self.stream = stream or sys.stderr
+        self.stream = sys.stderr
         self.count = 0
         self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
 
