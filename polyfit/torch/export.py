@@ -26,6 +26,7 @@ from torch import nn
 
 from ..atomic import atomic_write_bytes
 from ..errors import ComputationError, InputError
+from .surgery import _set_submodule
 
 #: Arithmetic ops a polynomial network exports to (plaintext-ciphertext or ciphertext products and sums).
 ARITHMETIC_OPS = frozenset({"Add", "Sub", "Mul", "Neg", "Sum", "MatMul", "Gemm", "Conv", "ConvTranspose",
@@ -97,11 +98,6 @@ def _outermost(swaps):
     return kept
 
 
-def _set_submodule(root: nn.Module, path: str, new: nn.Module) -> None:
-    parent_path, _, leaf = path.rpartition(".")
-    setattr(root.get_submodule(parent_path) if parent_path else root, leaf, new)
-
-
 def fold_batchnorm(model: nn.Module, example_inputs=None) -> list[tuple[str, str]]:
     """Fold BatchNorm layers into the preceding Conv/Linear in place; returns the (layer, bn) pairs.
 
@@ -145,28 +141,25 @@ def _bn_pairs_in_sequentials(model) -> list[tuple[str, str]]:
 
 
 def _bn_pairs_by_dry_run(model, example_inputs) -> list[tuple[str, str]]:
-    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    from .surgery import HookSet, dry_run
+
     leaves = [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
     calls: dict[str, int] = {}
     order: list[tuple[str, int | None, int | None]] = []  # (name, id(input), id(output))
-    handles = []
+    kept = []  # every recorded tensor stays alive while ids are compared below
 
     def hook(name):
         def record(mod, inputs, output):
             calls[name] = calls.get(name, 0) + 1
             first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+            kept.extend((first, output))
             order.append((name, id(first) if first is not None else None, id(output)))
         return record
 
-    try:
+    with HookSet() as hooks:
         for name, module in leaves:
-            handles.append(module.register_forward_hook(hook(name)))
-        outputs_alive = []
-        with torch.no_grad():
-            outputs_alive.append(model(*args))  # keeps ids meaningful while compared below
-    finally:
-        for h in handles:
-            h.remove()
+            hooks.add(module.register_forward_hook(hook(name)))
+        dry_run(model, example_inputs)
     pairs = []
     for (a_name, _, a_out), (b_name, b_in, _) in zip(order, order[1:]):
         a, b = model.get_submodule(a_name), model.get_submodule(b_name)
@@ -309,14 +302,13 @@ def bundle(model: nn.Module, *, example_inputs=None, quadratic_domain=(-1.0, 1.0
     from .pooling import SignMaxPool2d
     from .quadratic import TrainableQuadratic
 
-    kinds = (PolyActivation, TrainableQuadratic, ApproxMinMaxNorm, SignMaxPool2d)
-    names = [n for n, m in model.named_modules() if n and isinstance(m, kinds)]
-    if example_inputs is not None:
-        from .surgery import find_sites
+    from .surgery import _static_sites, find_sites
 
+    kinds = (PolyActivation, TrainableQuadratic, ApproxMinMaxNorm, SignMaxPool2d)
+    names = [s.name for s in _static_sites(model, kinds)]  # outermost only: a pool's comparator is no site
+    if example_inputs is not None:
         ran = [s.name for s in find_sites(model, example_inputs, kinds=kinds) if s.reachable]
         names = ran + [n for n in names if n not in ran]
-    names = [n for n in names if not any(n.startswith(o + ".") for o in names if o != n)]
     sites = []
     for name in names:
         module = model.get_submodule(name)

@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..errors import InputError
+from .surgery import _set_submodule
 
 
 class SignMaxPool2d(nn.Module):
@@ -125,9 +126,7 @@ def swap_max_pooling(model: nn.Module, mode: str = "avg", approximation=None, sc
             else:
                 planned.append((name, sign_pool_like(module, approximation, scale)))
     for name, new in planned:
-        parent_path, _, leaf = name.rpartition(".")
-        parent = target.get_submodule(parent_path) if parent_path else target
         if not name:
             raise InputError("the model itself is a MaxPool2d; wrap it in a container to swap it")
-        setattr(parent, leaf, new)
+        _set_submodule(target, name, new)
     return target, planned

@@ -186,7 +186,7 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
         input_fn: ``batch -> inputs`` when the default extraction does not fit.
         seed: seed of the sampling generator (profiles are reproducible).
     """
-    from .surgery import Site, default_kinds
+    from .surgery import HookSet, default_kinds
 
     if bins < 4 or bins % 4:
         raise InputError(f"bins must be a positive multiple of 4, got {bins!r}")
@@ -197,31 +197,29 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
         raise InputError(f"quantiles must lie in [0, 1], got {quantiles!r}")
     if max_batches is not None and max_batches < 1:
         raise InputError(f"max_batches must be positive, got {max_batches!r}")
-    targets = _resolve_sites(model, sites, kinds or default_kinds(), Site)
+    targets = _resolve_sites(model, sites, kinds or default_kinds())
     if device is None:
         first = next(iter(model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
     generator = torch.Generator().manual_seed(seed)
     profile = Profile((name, SiteProfile(name, type(mod).__name__, bins=bins)) for name, mod in targets.items())
-    handles = []
     was_training = model.training
-    try:
+    with HookSet() as hooks:
         for name, module in targets.items():
             def hook(mod, args, _p=profile[name]):
                 if args and isinstance(args[0], torch.Tensor):
                     _p.observe(args[0], sample_size, generator)
 
-            handles.append(module.register_forward_pre_hook(hook))
-        model.eval()
-        with torch.no_grad():
-            for i, batch in enumerate(loader):
-                if max_batches is not None and i >= max_batches:
-                    break
-                model(*(t.to(device) if isinstance(t, torch.Tensor) else t for t in _model_inputs(batch, input_fn)))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
+            hooks.add(module.register_forward_pre_hook(hook))
+        try:
+            model.eval()
+            with torch.no_grad():
+                for i, batch in enumerate(loader):
+                    if max_batches is not None and i >= max_batches:
+                        break
+                    model(*(t.to(device) if isinstance(t, torch.Tensor) else t for t in _model_inputs(batch, input_fn)))
+        finally:
+            model.train(was_training)
     for p in profile.values():
         if p.sample is not None and p.sample.numel():
             values = torch.quantile(p.sample.double(), torch.tensor(qs, dtype=torch.float64))
@@ -230,27 +228,18 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
     return profile
 
 
-def _resolve_sites(model, sites, kinds, site_type) -> dict[str, nn.Module]:
+def _resolve_sites(model, sites, kinds) -> dict[str, nn.Module]:
+    """``{name: module}`` to profile: every activation module (``sites=None``), or the
+    given mapping / pairs / find_sites result with its functional calls left out (they
+    have no module to hook)."""
+    from .recipes.sites import as_site_mapping
+    from .surgery import _static_sites
+
     if sites is None:
-        found = {}
-        for name, module in model.named_modules():
-            if name and isinstance(module, kinds) and not any(name.startswith(n + ".") for n in found):
-                found.setdefault(name, module)
+        found = {s.name: s.module for s in _static_sites(model, kinds)}
         if not found:
             raise InputError("the model has no activation modules to profile; pass sites=")
         return found
-    if isinstance(sites, dict):
-        out = dict(sites)
-    else:
-        out = {}
-        for s in sites:
-            if isinstance(s, site_type) and not s.reachable:
-                continue  # functional calls have no module to hook
-            name, module = (s.name, s.module) if hasattr(s, "module") else s
-            out[name] = module
-    for name, module in out.items():
-        if not isinstance(module, nn.Module):
-            raise InputError(f"site {name!r} is {type(module).__name__}, not a torch.nn.Module")
-    if not out:
-        raise InputError("no module sites to profile")
-    return out
+    if not isinstance(sites, dict):
+        sites = [s for s in sites if getattr(s, "reachable", True)]
+    return as_site_mapping(sites)

@@ -199,6 +199,43 @@ def _user_frame() -> str:
     return ""
 
 
+class HookSet:
+    """A set of hook handles removed together (``with HookSet() as hooks: ...``)."""
+
+    def __init__(self):
+        self._handles: list = []
+
+    def add(self, handle) -> None:
+        self._handles.append(handle)
+
+    def close(self) -> None:
+        while self._handles:
+            self._handles.pop().remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
+
+def dry_run(model: nn.Module, example_inputs):
+    """``model(*example_inputs)`` once in eval mode under ``torch.no_grad()``, the training
+    flag restored after; returns the output. ``example_inputs``: a tensor or a tuple."""
+    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            return model(*args)
+    finally:
+        model.train(was_training)
+
+
 def find_sites(model: nn.Module, example_inputs, kinds: tuple[type, ...] | None = None) -> SiteList:
     """Every activation site of ``model`` in execution order, from one dry run.
 
@@ -218,21 +255,13 @@ def find_sites(model: nn.Module, example_inputs, kinds: tuple[type, ...] | None 
     kinds = tuple(kinds) if kinds is not None else default_kinds()
     if not kinds or not all(isinstance(k, type) for k in kinds):
         raise InputError(f"kinds must be a tuple of module classes, got {kinds!r}")
-    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     run = _DryRun(kinds, functional_activations())
-    handles = []
-    was_training = model.training
-    try:
+    with HookSet() as hooks:
         for name, module in model.named_modules():
-            handles.append(module.register_forward_pre_hook(lambda mod, a, _n=name: run.pre_hook(_n, mod, a)))
-            handles.append(module.register_forward_hook(lambda mod, a, out, _n=name: run.post_hook(_n, mod, a, out)))
-        model.eval()
-        with torch.no_grad(), run:
-            model(*args)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
+            hooks.add(module.register_forward_pre_hook(lambda mod, a, _n=name: run.pre_hook(_n, mod, a)))
+            hooks.add(module.register_forward_hook(lambda mod, a, out, _n=name: run.post_hook(_n, mod, a, out)))
+        with run:
+            dry_run(model, example_inputs)
     return SiteList(run.ordered)
 
 
@@ -321,17 +350,15 @@ def _make(factory, site: Site) -> nn.Module:
 
 
 def _static_sites(model: nn.Module, kinds) -> SiteList:
-    """Sites from ``named_modules`` alone (no dry run): no shapes, no functional calls."""
-    found, seen, order = [], set(), 0
+    """Sites from ``named_modules`` alone (no dry run): no shapes, no functional calls.
+
+    Definition order; a module reachable under two names is listed once (``named_modules``
+    drops duplicates), and modules nested inside a site are not sites of their own.
+    """
+    found = []
     for name, module in model.named_modules():
-        if not name or id(module) in seen:
-            continue
-        if isinstance(module, kinds):
-            if any(name.startswith(s.name + ".") for s in found):
-                continue
-            seen.add(id(module))
-            found.append(Site(name, module, type(module).__name__, None, order=order))
-            order += 1
+        if name and isinstance(module, kinds) and not any(name.startswith(s.name + ".") for s in found):
+            found.append(Site(name, module, type(module).__name__, None, order=len(found)))
     return SiteList(found)
 
 

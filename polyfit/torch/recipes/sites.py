@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ...errors import InputError
+from ..surgery import HookSet, dry_run
 
 
 def named_sites(model: nn.Module, kinds: type | tuple[type, ...] | Callable[[nn.Module], bool]) -> dict[str, nn.Module]:
@@ -55,30 +56,6 @@ def as_site_mapping(sites) -> dict[str, nn.Module]:
     return out
 
 
-class HookSet:
-    """A set of hook handles removed together (``with HookSet() as hooks: ...``)."""
-
-    def __init__(self):
-        self._handles: list = []
-
-    def add(self, handle) -> None:
-        self._handles.append(handle)
-
-    def close(self) -> None:
-        while self._handles:
-            self._handles.pop().remove()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
-
-    def __len__(self) -> int:
-        return len(self._handles)
-
-
 def first_tensor(args: Iterable) -> torch.Tensor | None:
     """The first positional tensor argument of a hook call (activation input)."""
     for a in args:
@@ -92,7 +69,6 @@ def execution_order(model: nn.Module, example_inputs) -> list[str]:
     forward pass (forward pre-hooks, always removed; run under no_grad in eval mode, the
     training flag restored). Modules never called are left out.
     """
-    args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     order: list[str] = []
     seen: set[str] = set()
 
@@ -103,17 +79,11 @@ def execution_order(model: nn.Module, example_inputs) -> list[str]:
                 order.append(name)
         return hook
 
-    was_training = model.training
     with HookSet() as hooks:
         for name, module in model.named_modules():
             if name:
                 hooks.add(module.register_forward_pre_hook(make_hook(name)))
-        try:
-            model.eval()
-            with torch.no_grad():
-                model(*args)
-        finally:
-            model.train(was_training)
+        dry_run(model, example_inputs)
     return order
 
 
