@@ -211,16 +211,19 @@ class NetworkAccuracy:
         Uses :func:`polyfit.torch.replace_activations` with one
         :class:`polyfit.torch.PolyActivation` (fixed coefficients) per site.
         """
+        return self._replace(approx)[0]
+
+    def _replace(self, approx):
         from .torch import PolyActivation, replace_activations
 
-        net, _report = replace_activations(self.model, lambda site: PolyActivation(approx),
-                                           kinds=self.activation_types)
-        return net.eval()
+        net, report = replace_activations(self.model, lambda site: PolyActivation(approx),
+                                          kinds=self.activation_types)
+        return net.eval(), report
 
     def __call__(self, approx) -> dict:
         import torch
 
-        net = self.network(approx)
+        net, report = self._replace(approx)
         device = self.device or next((p.device for p in net.parameters()), torch.device("cpu"))
         net.to(device)
         metric = self.metric or top1_correct
@@ -237,8 +240,7 @@ class NetworkAccuracy:
                 nonfinite += float((~ok).sum())
         if total == 0:
             raise InputError("the data loader yielded no samples")
-        replaced = sum(isinstance(m, self.activation_types) for m in self.model.modules())
-        return {"score": correct / total, "nan_rate": nonfinite / total, "replaced": int(replaced),
+        return {"score": correct / total, "nan_rate": nonfinite / total, "replaced": len(report),
                 "samples": int(total)}
 
     def describe(self) -> dict:
