@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     text = "\n\n".join(sections)
     print(text)
     if args.write:
-        from polyfit.artifact import atomic_write_text
+        from polyfit.atomic import atomic_write_text
 
         doc = DOCS.read_text(encoding="utf-8")
         if START not in doc or END not in doc:

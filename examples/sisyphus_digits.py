@@ -83,36 +83,20 @@ def relu_accuracy(model, x, y) -> float:
 
 
 # -- escaping activations ---------------------------------------------------------------------
-def activation_inputs(model: nn.Module, x, kinds) -> list[float]:
-    """Largest |input| of every activation module of ``kinds``, in forward order."""
-    peaks, hooks = [], []
-    for module in model.modules():
-        if isinstance(module, kinds):
-            hooks.append(module.register_forward_pre_hook(
-                lambda m, args: peaks.append(float(args[0].detach().abs().nan_to_num(float("inf")).max()))))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return peaks
+def escaping(model: nn.Module, x, kinds, a: float) -> tuple[list[float], list[float]]:
+    """Per activation site of ``kinds``: the largest |input| (inf once an input is NaN/inf)
+    and the fraction of inputs outside [−a, a] (non-finite ones count as outside)."""
+    from polyfit.torch import profile_sites
 
-
-def outside_fraction(model: nn.Module, x, kinds, a: float) -> list[float]:
-    """Fraction of each activation's inputs with |input| > a (or non-finite)."""
-    fractions, hooks = [], []
-    for module in model.modules():
-        if isinstance(module, kinds):
-            hooks.append(module.register_forward_pre_hook(
-                lambda m, args: fractions.append(float((~(args[0].abs() <= a)).float().mean()))))
-    try:
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    return fractions
+    # A sample as large as the input set keeps every value, so the fractions are exact.
+    profile = profile_sites(model, [x], kinds=kinds, sample_size=1 << 24)
+    peaks, outside = [], []
+    for p in profile.values():
+        bad = p.nan_count + p.inf_count
+        peaks.append(float("inf") if bad else max(-p.minimum, p.maximum))
+        inside = (1.0 - p.fraction_outside(-a, a)) * p.elements if p.elements else 0.0
+        outside.append(1.0 - inside / (p.elements + bad))
+    return peaks, outside
 
 
 # -- one experiment -------------------------------------------------------------------------
@@ -131,9 +115,8 @@ def sisyphus(name, model, data, args):
     best = result.best_evaluation
     poly_test = NetworkAccuracy(model, batches(xte, yte))(result.best)
     poly_net = objective.network(result.best)
-    relu_peaks = activation_inputs(model, xte, (nn.ReLU,))
-    poly_peaks = activation_inputs(poly_net, xte, (PolyActivation,))
-    outside = outside_fraction(poly_net, xte, (PolyActivation,), best.range)
+    relu_peaks, _ = escaping(model, xte, (nn.ReLU,), best.range)
+    poly_peaks, outside = escaping(poly_net, xte, (PolyActivation,), best.range)
     out = {
         "network": name, "relu_test_accuracy": relu_test,
         "best": {"degree": best.degree, "range": best.range, "train_accuracy": best.score,
@@ -208,7 +191,7 @@ def main(argv=None) -> dict:
         results[name] = out
         print(report(out), flush=True)
     if args.out:
-        from polyfit.artifact import atomic_write_text
+        from polyfit.atomic import atomic_write_text
 
         atomic_write_text(args.out, json.dumps(finite(results), indent=2, allow_nan=False) + "\n")
         print(f"results  {os.path.abspath(args.out)}")
