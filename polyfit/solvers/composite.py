@@ -489,7 +489,7 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
     >>> a.degrees, a.depth["ckks_levels"], a.metrics["max_abs_error"] < 2 ** -7.04
     ([7, 7], 7, True)
     """
-    from ..reports import Stopwatch
+    from ..reports import Stopwatch, assemble
 
     function = _check_function(function)
     if order not in ORDERS:
@@ -521,9 +521,12 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
             design = _design_for_degrees(degrees, function, epsilon)
         else:
             design = _design_for_alpha(_check_alpha(alpha), function, epsilon, max_depth, extra, order, max_degree)
-    if preset is not None:
-        return _assemble_preset(*parts, elapsed=sw.elapsed)
-    return _assemble(design, function, bound, basis, alpha, max_depth, order, max_degree, sw.elapsed)
+    if preset is None:
+        parts = _from_design(design, function, bound, basis, alpha, max_depth, order, max_degree)
+    stages, objective, provenance, exclude = parts
+    provenance["elapsed_s"] = sw.elapsed
+    return assemble(function, (-bound, bound), stages, objective=objective, provenance=provenance,
+                    input_scale=1.0 / bound, combine="none" if function == "sign" else function, exclude=exclude)
 
 
 def _preset_degrees(name) -> list[int]:
@@ -615,9 +618,23 @@ def _design_for_alpha(alpha, function, epsilon, max_depth, extra, order, max_deg
                            f"(best tried: {best['degrees']} at 2^{best['achieved_log2_error']:.2f})")
 
 
-def _assemble(design: _Design, function, bound, basis, alpha, max_depth, order, max_degree, elapsed):
+def _log2(error: float):
+    """log2 of an error, None for an exact 0 (JSON has no -inf)."""
+    return math.log2(error) if error > 0 else None
+
+
+def _error_reports(stages, epsilon: float, bound: float, function: str):
+    """(metric exclude, provenance entries): sign error on |x| ≥ ε and the ReLU/|x| errors on [−B, B]."""
+    sign_error = sign_error_outside_gap(stages, epsilon)
+    weighted = weighted_sign_error(stages, epsilon)
+    exclude = (-epsilon * bound, epsilon * bound) if function in ("sign", "step") else None
+    return exclude, {"sign_error": sign_error, "log2_sign_error": _log2(sign_error),
+                     "relu_error": weighted / 2 * bound, "abs_error": weighted * bound}
+
+
+def _from_design(design: _Design, function, bound, basis, alpha, max_depth, order, max_degree):
+    """Stages, objective, provenance and metric exclusion of a computed composite."""
     from ..plan import stage_plan
-    from ..reports import assemble
 
     fits = design.fits
     tolerance = min(f.error for f in fits)
@@ -628,15 +645,12 @@ def _assemble(design: _Design, function, bound, basis, alpha, max_depth, order, 
         plan = stage_plan(stage.monomial_coefficients())
         stages.append(stage)
         table.append({"stage": i, "degree": fit.degree, "basis": stage.basis, "interval": list(fit.interval),
-                      "image": list(fit.image), "error": fit.error, "log2_error": math.log2(fit.error) if fit.error > 0 else None,
+                      "image": list(fit.image), "error": fit.error, "log2_error": _log2(fit.error),
                       "depth": plan.depth, "multiplications": plan.ct_ct_multiplications,
                       "certificate": fit.certificate()})
         half_width = fit.image[1]
     eps = design.epsilon
-    functions = list(stages)
-    sign_error = sign_error_outside_gap(functions, eps)
-    weighted = weighted_sign_error(functions, eps)
-    exclude = (-eps * bound, eps * bound) if function in ("sign", "step") else None
+    exclude, errors = _error_reports(stages, eps, bound, function)
     objective = {
         "norm": "linf", "problem": "composite-minimax-sign", "function": function,
         "alpha": alpha, "epsilon": eps, "epsilon_choice": design.epsilon_choice, "range": bound,
@@ -650,16 +664,14 @@ def _assemble(design: _Design, function, bound, basis, alpha, max_depth, order, 
         "solver": "composite-minimax", "backend": "+".join(arithmetic),
         "options": {"alpha": alpha, "epsilon": eps, "degrees": list(design.degrees), "function": function,
                     "range": bound, "max_depth": max_depth, "order": order, "max_degree": max_degree, "basis": basis},
-        "elapsed_s": elapsed,
+        "elapsed_s": None,
         "stages": table,
-        "sign_error": sign_error, "log2_sign_error": math.log2(sign_error) if sign_error > 0 else None,
-        "relu_error": weighted / 2 * bound, "abs_error": weighted * bound,
+        **errors,
         "method": "Lee, Lee, No, Kim (eprint 2020/834): stage-wise multi-interval Remez, degree-set DP",
     }
     if design.search:
         provenance["search"] = design.search
-    return assemble(function, (-bound, bound), stages, objective=objective, provenance=provenance,
-                    input_scale=1.0 / bound, combine="none" if function == "sign" else function, exclude=exclude)
+    return stages, objective, provenance, exclude
 
 
 def _error_bound(alpha, function, bound):
@@ -687,29 +699,17 @@ def _from_preset(name, function, bound, epsilon):
         plan = stage_plan(stage.monomial_coefficients())
         table.append({"stage": i, "name": stage_name, "degree": stage.degree, "basis": "monomial",
                       "interval": [lo, hi], "image": list(image), "error": error,
-                      "log2_error": math.log2(error) if error > 0 else None,
+                      "log2_error": _log2(error),
                       "depth": plan.depth, "multiplications": plan.ct_ct_multiplications, "certificate": None})
         lo, hi = image
-    sign_error = sign_error_outside_gap(stages, eps)
-    weighted = weighted_sign_error(stages, eps)
-    exclude = (-eps * bound, eps * bound) if function in ("sign", "step") else None
+    exclude, errors = _error_reports(stages, eps, bound, function)
     objective = {"norm": "linf", "problem": "composite-preset", "function": function, "preset": preset.name,
                  "epsilon": eps, "range": bound, "degrees": preset.degrees, "stage_names": list(preset.stage_names),
                  "stage_intervals": [t["interval"] for t in table]}
     provenance = {"solver": "composite-preset", "backend": "published", "elapsed_s": None,
                   "options": {"preset": preset.name, "function": function, "range": bound, "epsilon": eps},
-                  "source": preset.source, "stages": table, "sign_error": sign_error,
-                  "log2_sign_error": math.log2(sign_error) if sign_error > 0 else None,
-                  "relu_error": weighted / 2 * bound, "abs_error": weighted * bound}
-    return function, bound, stages, objective, provenance, exclude
-
-
-def _assemble_preset(function, bound, stages, objective, provenance, exclude, *, elapsed):
-    from ..reports import assemble
-
-    provenance["elapsed_s"] = elapsed
-    return assemble(function, (-bound, bound), stages, objective=objective, provenance=provenance,
-                    input_scale=1.0 / bound, combine="none" if function == "sign" else function, exclude=exclude)
+                  "source": preset.source, "stages": table, **errors}
+    return stages, objective, provenance, exclude
 
 
 # --------------------------------------------------------------------------------------
