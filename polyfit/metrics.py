@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import InputError
+
 DEFAULT_GRID_POINTS = 10001
 
 
@@ -25,15 +27,17 @@ def metric_grid(domain, grid_points: int = DEFAULT_GRID_POINTS, exclude=None) ->
 def measure(approx_fn, target_fn, domain, grid_points: int = DEFAULT_GRID_POINTS, exclude=None) -> dict:
     """Metrics dict of SPEC §3 for ``approx_fn`` against ``target_fn``.
 
-    ``max_abs_error`` is ``inf`` (JSON ``null``-free: reported as a large float) when the
-    approximation overflows; NaN propagates as NaN so that it is never hidden.
+    ``max_abs_error`` is ``inf`` when the approximation overflows and NaN propagates as NaN,
+    so that neither is hidden; the artifact writes both as JSON ``null``.
     """
     x = metric_grid(domain, grid_points, exclude)
+    if x.size == 0:
+        raise InputError(f"the metric grid is empty: {int(grid_points)} points of {tuple(domain)}"
+                         + ("" if exclude is None else f" minus exclude {tuple(exclude)}")
+                         + "; give grid_points ≥ 1 and an exclude narrower than the domain")
     with np.errstate(all="ignore"):
         err = np.asarray(approx_fn(x), dtype=float) - np.asarray(target_fn(x), dtype=float)
     abs_err = np.abs(err)
-    if x.size == 0:
-        raise ValueError("the metric grid is empty: exclude covers the whole domain")
     worst = int(np.nanargmax(abs_err)) if np.any(np.isfinite(abs_err)) else 0
     return {
         "max_abs_error": float(np.max(abs_err)),

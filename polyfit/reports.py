@@ -18,6 +18,7 @@ def assemble(target, domain, stages, *, objective: dict, provenance: dict, input
     Every solver ends here so that all artifacts carry the same reports and provenance
     fields (``solver``, ``backend``, ``options``, ``elapsed_s``; solvers may add more).
     """
+    provenance = dict(provenance)  # the caller's dict is left as it was
     for key in ("solver", "backend", "options", "elapsed_s"):
         provenance.setdefault(key, {} if key == "options" else None)
     approx = Approximation(target=get_target(target), domain=tuple(domain), stages=tuple(stages),

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
+from .precision import DEFAULT_RING_BITS
 
 BACKENDS = ("ckks", "fixed-point")
 DEFAULT_SAMPLES = 256
@@ -166,7 +167,7 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
     approx = _load(approx_or_path)
     stored = approx.precision or {}
     if ring_bits is None:
-        ring_bits = int(stored.get("ring_bits") or 64)
+        ring_bits = int(stored.get("ring_bits") or DEFAULT_RING_BITS)
     check_options(backend, levels, samples, ring_bits, frac_bits, tolerance)
     start = time.perf_counter()
     if backend == "ckks":
