@@ -62,9 +62,9 @@ class LatticeSearchResult:
 def lll_reduce_triangular(R: np.ndarray, delta: float = LLL_DELTA):
     """LLL-reduce the columns of an upper-triangular ``R``.
 
-    Returns (R_reduced, Q_rot, U) with ``Q_rot @ R_reduced == R @ U`` (up to rounding),
-    ``R_reduced`` upper triangular, ``Q_rot`` orthogonal (the product of the Givens
-    rotations), ``U`` unimodular int64.
+    Returns (R_reduced, Q_rot, U, swaps) with ``Q_rot @ R_reduced == R @ U`` (up to
+    rounding), ``R_reduced`` upper triangular, ``Q_rot`` orthogonal (the product of the Givens
+    rotations), ``U`` unimodular int64, ``swaps`` the number of column swaps.
     """
     R = np.array(R, dtype=float)
     n = R.shape[1]

@@ -45,6 +45,7 @@ import numpy as np
 from .. import basis as _basis
 from ..approximation import Stage
 from ..errors import ComputationError, InputError
+from ..metrics import DEFAULT_GRID_POINTS
 from ..problem import FitProblem
 from ..reports import Stopwatch, assemble
 from . import _lattice
@@ -76,10 +77,9 @@ def solve(problem: FitProblem):
 
 
 def _check_options(problem: FitProblem) -> None:
-    allowed = sorted(OPTIONS)
-    unknown = sorted(set(problem.options) - set(allowed))
+    unknown = sorted(set(problem.options) - set(OPTIONS))
     if unknown:
-        raise InputError(f"unknown option {unknown[0]!r} for bits fits; allowed: {', '.join(sorted(allowed))}")
+        raise InputError(f"unknown option(s) {', '.join(map(repr, unknown))} for bits fits; allowed: {', '.join(sorted(OPTIONS))}")
     opts = problem.options
     if "integer_bound" in opts:
         b = opts["integer_bound"]
@@ -298,7 +298,7 @@ def _units(problem: FitProblem) -> float:
 # L∞: exact mixed-integer LP (HiGHS) with parity, offsets, LP bounds and an exchange loop
 # --------------------------------------------------------------------------------------
 DEFAULT_LINF_TIME_LIMIT = 120.0
-LINF_DEFAULT_POINTS = 10001  # the metric grid (polyfit.metrics), so the certified optimum is the reported max error
+LINF_DEFAULT_POINTS = DEFAULT_GRID_POINTS  # the metric grid (polyfit.metrics), so the certified optimum is the reported max error
 # HiGHS stops at an absolute gap of 1e-6 in objective units; scaling the objective makes that
 # gap 1e-6/OBJECTIVE_SCALE in units of 2^-F, far below anything that changes the integers.
 OBJECTIVE_SCALE = 1e6

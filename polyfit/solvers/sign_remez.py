@@ -319,7 +319,7 @@ def odd_sign_problem(degree: int, lo, hi) -> RemezProblem:
         dq = C.chebval(t, C.chebder(c)) if len(c) > 1 else 0 * t
         return x * q - 1, q + x * dq * (4 * x / width)
 
-    fast = None if isinstance(lo, object) and not isinstance(lo, (float, int, np.floating)) else evaluate
+    fast = evaluate if isinstance(lo, (float, int, np.floating)) else None  # mpmath bounds: no float64 shortcut
     return RemezProblem(columns, target, ((lo, hi),), n, fast)
 
 
@@ -484,14 +484,14 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
     degree = _check_degree(degree)
     if precision not in ("auto", "float64", "mpmath"):
         raise InputError(f"precision {precision!r}; allowed: auto, float64, mpmath")
+    if not (0 < lo < hi and math.isfinite(hi)):
+        raise InputError(f"sign stage interval [{lo!r}, {hi!r}] must satisfy 0 < lo < hi")
     if degree == 1:
         # c·x on [lo, hi]: best c = 2/(lo + hi), error (hi − lo)/(hi + lo); no exchange needed.
         c = 2.0 / (lo + hi)
         err = (hi - lo) / (hi + lo)
         return SignStageFit(1, (lo, hi), (0.0, c), err, err, (c * lo, c * hi), (lo, hi), (-err, err), 0, "closed-form",
                             (Fraction(0), Fraction(c)))
-    if not (0 < lo < hi and math.isfinite(hi)):
-        raise InputError(f"sign stage interval [{lo!r}, {hi!r}] must satisfy 0 < lo < hi")
     n = (degree + 1) // 2
     if reference is None:
         # Chebyshev–Lobatto points in t (i.e. in x²), where the basis is well conditioned
