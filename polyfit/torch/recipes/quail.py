@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import InputError
-from .sites import HookSet, execution_order, frozen, parameters_between
+from .sites import HookSet, execution_order, frozen, parameters_between, unique_parameters
 
 
 class _Stop(Exception):
@@ -145,12 +145,7 @@ def gradual_unfreeze(student: nn.Module, site_names: list[str], example_inputs, 
     parts = segments(student, site_names, example_inputs)
     log = []
     for j in range(1, len(parts) + 1):
-        params, seen = [], set()
-        for part in parts[-j:]:
-            for p in part["parameters"]:
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    params.append(p)
+        params = unique_parameters(p for part in parts[-j:] for p in part["parameters"])
         if not params:
             continue
         opt = optimizer(params, lr=lr)

@@ -99,17 +99,24 @@ def parameters_between(model: nn.Module, order: list[str], start: str | None, st
     lo = order.index(start) + 1 if start is not None else 0
     hi = order.index(stop) + (1 if include_stop else 0) if stop is not None else len(order)
     modules = dict(model.named_modules())
+    chosen = [p for name in order[lo:hi] for p in modules[name].parameters(recurse=False)]
+    if stop is not None and include_stop:
+        chosen += modules[stop].parameters()  # a site's nested parameters (Blended, CallSiteDispatch)
+    return unique_parameters(chosen)
+
+
+def unique_parameters(parameters: Iterable[nn.Parameter]) -> list[nn.Parameter]:
+    """``parameters`` in order, each (shared ones included) once.
+
+    >>> w = nn.Parameter(torch.zeros(1))
+    >>> len(unique_parameters([w, w]))
+    1
+    """
     out, seen = [], set()
-    for name in order[lo:hi]:
-        for p in modules[name].parameters(recurse=False):
-            if id(p) not in seen:
-                seen.add(id(p))
-                out.append(p)
-        if stop is not None and name == stop and include_stop:
-            for p in modules[name].parameters():  # a site's nested parameters (Blended, CallSiteDispatch)
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    out.append(p)
+    for p in parameters:
+        if id(p) not in seen:
+            seen.add(id(p))
+            out.append(p)
     return out
 
 

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ...errors import InputError
-from .sites import execution_order, frozen, parameters_between
+from .sites import execution_order, frozen, parameters_between, unique_parameters
 
 
 def _as_samples(samples, site: str) -> np.ndarray:
@@ -199,14 +199,8 @@ def coefficient_parameters(model: nn.Module) -> list[nn.Parameter]:
     from ..activations import PolyActivation
     from ..quadratic import TrainableQuadratic
 
-    out, seen = [], set()
-    for module in model.modules():
-        if isinstance(module, (PolyActivation, TrainableQuadratic)):
-            for p in module.parameters():
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    out.append(p)
-    return out
+    return unique_parameters(p for module in model.modules() if isinstance(module, (PolyActivation, TrainableQuadratic))
+                             for p in module.parameters())
 
 
 class AlternateTraining:
