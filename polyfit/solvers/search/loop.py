@@ -1,0 +1,230 @@
+"""The search loop: validate the inputs, evaluate the initial design, then BO rounds (or
+random draws), and re-fit the best point."""
+from __future__ import annotations
+
+import itertools
+import math
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from ...errors import InputError
+from .evaluate import evaluate_point, portable_target
+from .proposal import DEFAULT_ACQUISITION, import_botorch, propose, unit_bounds
+from .result import Evaluation, SearchResult, best_index, best_so_far, json_ready
+from .space import SearchSpace, parse_degrees
+
+STRATEGIES = ("bo", "random")
+
+
+def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective="gaussian:sigma=2",
+           direction=None, bits=None, methods=("lstsq",), max_depth=None, budget=50, n_initial=None,
+           batch_size=1, executor=None, seed=0, pareto=False, strategy="bo", fit_options=None,
+           progress=None, acquisition=None) -> SearchResult:
+    """Bayesian optimisation of degree and fit range for ``target`` (Sisyphus).
+
+    Args:
+        target: name, callable or :func:`polyfit.expr` — what :func:`polyfit.fit` fits.
+        degrees: ``"2-9"``, ``"3,7,15,31"`` or an iterable of ints; searched exactly.
+        range_bounds: (a_lo, a_hi), 0 < a_lo < a_hi; each fit is on [−a, a], a log-scaled.
+        objective: a spec (``"gaussian:sigma=2"``, ``"uniform:a=5"``, ``"samples:path=F"``),
+            an objective from :mod:`polyfit.search_objectives` (``ExpectedError``,
+            ``NetworkAccuracy``) or any callable Approximation → score (or dict with "score").
+        direction: ``"minimize"``/``"maximize"`` for a plain callable (default minimize).
+        bits: None (float coefficients) or an iterable of fractional bits to search over.
+        methods: fitting methods to search over (``"lstsq"``, ``"minimax"``).
+        max_depth: keep only degrees whose CKKS levels ⌈log2(d+1)⌉ are ≤ this.
+        budget: total number of evaluations (initial points included).
+        n_initial: Sobol points before the first model (default max(2·dims, min(10, budget//5))).
+        batch_size: q, points proposed per round; evaluated with ``executor.map``.
+        executor: a ``concurrent.futures.Executor`` (or anything with ``map``); default serial.
+        seed: makes the run reproducible.
+        pareto: also minimise CKKS levels (qLogNEHVI); the result's ``pareto_indices``.
+        strategy: ``"bo"`` or ``"random"`` (uniform draws: the baseline).
+        fit_options: extra keyword arguments of :func:`polyfit.fit` (points, grid, ...).
+        progress: write a progress bar to stderr (default: when stderr is a terminal).
+        acquisition: num_restarts, raw_samples, mc_samples, maxiter of the optimiser,
+            threads (torch threads while proposing; default 1, restored afterwards) and
+            floor_decades (log-scale scores worse than the best by more than this many
+            decades are modelled at that floor; default 2, None disables).
+
+    Returns:
+        A :class:`SearchResult`.
+
+    Raises:
+        InputError: bad bounds, budget < n_initial, unknown objective spec, or an objective
+            that returned NaN for every initial point (nothing to model).
+
+    >>> import polyfit as pf
+    >>> res = pf.search("relu", degrees="2-4", range_bounds=(1, 10), objective="gaussian:sigma=2",
+    ...                 budget=6, n_initial=6, seed=0, progress=False)
+    >>> len(res.evaluations), res.best.degrees[0] in (2, 3, 4)
+    (6, True)
+    """
+    from ...search_objectives import resolve_objective
+    from ...depth import optimal_levels
+    from ...targets import get_target
+
+    started = time.perf_counter()
+    target = get_target(target)
+    obj = resolve_objective(objective, direction)
+    direction = obj.direction
+    all_degrees = deg = parse_degrees(degrees)
+    if max_depth is not None:
+        if (isinstance(max_depth, bool) or not isinstance(max_depth, (int, float, np.integer))
+                or not float(max_depth).is_integer() or max_depth < 1):
+            raise InputError(f"max depth {max_depth!r} must be an integer >= 1 (CKKS levels)")
+        deg = tuple(d for d in deg if optimal_levels(d) <= max_depth)
+        if not deg:
+            raise InputError(f"no degree in {all_degrees[0]}..{all_degrees[-1]} fits max depth {max_depth}: "
+                             f"degree {all_degrees[0]} needs {optimal_levels(all_degrees[0])} CKKS levels")
+    space = SearchSpace(deg, range_bounds, tuple(bits) if bits is not None else (None,), methods)
+    if strategy not in STRATEGIES:
+        raise InputError(f"strategy {strategy!r} is unknown; allowed: {', '.join(STRATEGIES)}")
+    budget = _check_count("budget", budget, 1)
+    seed = _check_count("seed", seed, 0)
+    batch_size = _check_count("batch size", batch_size, 1)
+    if n_initial is None:
+        n_initial = min(budget, max(2 * len(space.dims), min(10, budget // 5)))
+        if budget < 2 * len(space.dims) and strategy == "bo":
+            raise InputError(f"budget {budget} is less than the {2 * len(space.dims)} initial points "
+                             f"a {len(space.dims)}-dimensional search needs; allowed: budget >= {2 * len(space.dims)}")
+    n_initial = _check_count("initial points", n_initial, 1)
+    if budget < n_initial:
+        raise InputError(f"budget {budget} is less than the {n_initial} initial points; allowed: budget >= initial points")
+    acq = {**DEFAULT_ACQUISITION, **(acquisition or {})}
+    unknown = set(acq) - set(DEFAULT_ACQUISITION)
+    if unknown:
+        raise InputError(f"acquisition options {sorted(unknown)} unknown; allowed: {', '.join(DEFAULT_ACQUISITION)}")
+    fit_options = dict(fit_options or {})
+    for key in ("bits", "method", "degree", "domain", "target"):
+        if key in fit_options:
+            raise InputError(f"fit option {key!r} is set by the search; remove it from fit_options")
+    if pareto and strategy != "bo":
+        raise InputError("pareto=True needs strategy 'bo'")
+    torch, botorch = import_botorch() if strategy == "bo" else (None, None)
+
+    log_scale = bool(getattr(obj, "log_scale", False))
+    mapper = executor.map if executor is not None else map
+    bar = _Progress(budget, enabled=sys.stderr.isatty() if progress is None else bool(progress))
+    portable = portable_target(target) if executor is not None else target
+    evaluations: list[Evaluation] = []
+    iterations: list[dict] = []
+    notes: list[str] = []
+    if len(deg) < len(all_degrees):
+        notes.append(f"max depth {max_depth}: degrees searched {list(deg)}")
+
+    def run_batch(points, phase, batch):
+        outs = list(mapper(evaluate_point, itertools.repeat(portable), points, itertools.repeat(obj),
+                           itertools.repeat(fit_options)))
+        for point, out in zip(points, outs):
+            ev = Evaluation(len(evaluations), phase, batch, point["degree"], point["range"], point["bits"],
+                            point["method"], out["score"], out["ckks_levels"], out["info"], out["fit_s"], out["objective_s"])
+            evaluations.append(ev)
+            bar.update(ev, best_so_far([e.score for e in evaluations], direction)[-1])
+
+    try:
+        if strategy == "random":
+            rng = np.random.default_rng(seed)
+            for start in range(0, budget, batch_size):
+                q = min(batch_size, budget - start)
+                run_batch([space.from_unit(u, bins=True) for u in rng.random((q, len(space.dims)))], "random", start // batch_size)
+            _check_not_all_failed(evaluations)
+        else:
+            with torch.random.fork_rng():
+                torch.manual_seed(int(seed))
+                unit = botorch.utils.sampling.draw_sobol_samples(
+                    bounds=unit_bounds(torch, len(space.dims)), n=n_initial, q=1, seed=int(seed)).squeeze(1)
+                initial = [space.from_unit(u.tolist(), bins=True) for u in unit]
+                for start in range(0, n_initial, batch_size):
+                    run_batch(initial[start:start + batch_size], "initial", start // batch_size)
+                _check_not_all_failed(evaluations)
+                batch = math.ceil(n_initial / batch_size)
+                while len(evaluations) < budget:
+                    q = min(batch_size, budget - len(evaluations))
+                    points, timing = propose(torch, space, evaluations, direction, log_scale, pareto, q,
+                                              acq, seed=int(seed) * 7919 + batch)
+                    iterations.append({"batch": batch, "q": q, **timing})
+                    run_batch(points, "bo", batch)
+                    batch += 1
+    finally:
+        bar.close()
+
+    scores = [e.score for e in evaluations]
+    i_best = best_index(scores, direction)
+    best = None
+    if i_best is not None:
+        best = _refit_best(target, evaluations[i_best], fit_options, obj)
+    failed = sum(not e.ok for e in evaluations)
+    if failed:
+        notes.append(f"{failed} of {len(evaluations)} points scored NaN or ±inf and were counted as failures")
+    settings = {"seed": int(seed), "budget": budget, "n_initial": n_initial if strategy == "bo" else 0,
+                "batch_size": batch_size, "strategy": strategy, "pareto": bool(pareto), "max_depth": max_depth,
+                "acquisition": acq if strategy == "bo" else None, "fit_options": json_ready(fit_options),
+                "model": "SingleTaskGP (unit-cube inputs, Standardize)" if strategy == "bo" else None,
+                "acquisition_function": ("qLogNoisyExpectedHypervolumeImprovement" if pareto else "qLogNoisyExpectedImprovement")
+                if strategy == "bo" else None}
+    description = {**obj.describe(), "direction": direction, "log_scale": log_scale}
+    return SearchResult(target.name, space, description, tuple(evaluations), best, tuple(iterations), settings,
+                        time.perf_counter() - started, tuple(notes))
+
+
+def _check_count(name, value, minimum) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InputError(f"{name} {value!r} must be an integer >= {minimum}")
+    return int(value)
+
+
+def _check_not_all_failed(evaluations) -> None:
+    if evaluations and not any(e.ok for e in evaluations):
+        e = evaluations[0]
+        why = e.info.get("failure", "the objective returned NaN or ±inf")
+        raise InputError(f"the objective failed for all {len(evaluations)} initial points (e.g. degree {e.degree}, "
+                         f"range {e.range:g}: {why}); nothing to optimise, stopping")
+
+
+def _refit_best(target, ev: Evaluation, fit_options, obj):
+    from ...fitting import fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        approx = fit(target, ev.degree, ev.range, bits=ev.bits, method=ev.method, **fit_options)
+    prov = dict(approx.provenance)
+    prov["search"] = json_ready({"score": ev.score, "evaluation": ev.index, "objective": obj.describe(),
+                                 "info": ev.info})
+    return approx.replace(provenance=prov)
+
+
+class _Progress:
+    """A plain-text progress bar on stderr: ``search [####......] 12/50 best 3.1e-03 (d=7, a=4.2)``."""
+
+    WIDTH = 24
+
+    def __init__(self, total: int, enabled: bool):
+        self.total = total
+        self.enabled = enabled
+        self.stream = sys.stderr
+        self.count = 0
+        self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def update(self, ev: Evaluation, best: float) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        filled = int(self.WIDTH * self.count / self.total)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        last = f"{ev.score:.3g}" if ev.ok else "NaN"
+        line = (f"search [{bar}] {self.count}/{self.total}  last {last} (d={ev.degree}, a={ev.range:.3g})  "
+                f"best {best:.4g}")
+        if self.tty:
+            self.stream.write("\r" + line.ljust(90))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.count:
+            self.stream.write("\n")
+            self.stream.flush()

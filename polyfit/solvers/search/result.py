@@ -1,0 +1,293 @@
+"""What a search did: :class:`Evaluation` (one point), :class:`SearchResult` (all of them,
+the best re-fit, timings) and the history JSON (schema ``polyfit/search-result``)."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .space import SearchSpace
+
+SCHEMA = "polyfit/search-result"
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluated point: where (degree, range, bits, method), its score and its cost.
+
+    ``phase`` is ``"initial"`` (Sobol), ``"bo"`` or ``"random"``; ``batch`` numbers the
+    proposal round; ``info`` holds the objective's extra values (nan_rate, mse, ...) or a
+    ``failure`` message; times are seconds.
+    """
+
+    index: int
+    phase: str
+    batch: int
+    degree: int
+    range: float
+    bits: int | None
+    method: str
+    score: float
+    ckks_levels: int | None
+    info: dict
+    fit_s: float
+    objective_s: float
+
+    @property
+    def point(self) -> dict:
+        return {"degree": self.degree, "range": self.range, "bits": self.bits, "method": self.method}
+
+    @property
+    def ok(self) -> bool:
+        return math.isfinite(self.score)
+
+    def to_dict(self) -> dict:
+        return json_ready(dict(self.__dict__))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Evaluation":
+        score = data.get("score")
+        return cls(int(data["index"]), str(data["phase"]), int(data["batch"]), int(data["degree"]),
+                   float(data["range"]), data.get("bits"), str(data.get("method", "lstsq")),
+                   float("nan") if score is None else float(score), data.get("ckks_levels"),
+                   dict(data.get("info") or {}), float(data.get("fit_s", 0.0)), float(data.get("objective_s", 0.0)))
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Everything a search did: every evaluation, the best Approximation, timings.
+
+    Attributes:
+        target: the target's name.
+        space: the :class:`SearchSpace`.
+        objective: the objective's description (``describe()``), with ``direction``.
+        evaluations: every evaluated point, in evaluation order.
+        best: the best point re-fitted with :func:`polyfit.fit` (its provenance has a
+            ``search`` entry), or None when no point succeeded.
+        iterations: per BO proposal round, ``model_fit_s`` and ``acquisition_s``.
+        settings: seed, budget, n_initial, batch_size, strategy, pareto, acquisition options.
+        elapsed_s: wall time of the whole search.
+    """
+
+    target: str
+    space: SearchSpace
+    objective: dict
+    evaluations: tuple[Evaluation, ...]
+    best: Any = None
+    iterations: tuple[dict, ...] = ()
+    settings: dict = field(default_factory=dict)
+    elapsed_s: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+    # -- views ----------------------------------------------------------------------------
+    @property
+    def direction(self) -> str:
+        return self.objective.get("direction", "minimize")
+
+    @property
+    def scores(self) -> np.ndarray:
+        return np.array([e.score for e in self.evaluations], dtype=float)
+
+    @property
+    def best_index(self) -> int | None:
+        return best_index(self.scores, self.direction)
+
+    @property
+    def best_evaluation(self) -> Evaluation | None:
+        i = self.best_index
+        return None if i is None else self.evaluations[i]
+
+    @property
+    def best_score(self) -> float:
+        e = self.best_evaluation
+        return float("nan") if e is None else e.score
+
+    @property
+    def nan_rate(self) -> float:
+        """Fraction of evaluations whose score was NaN or ±inf (failed points)."""
+        s = self.scores
+        return float(np.mean(~np.isfinite(s))) if s.size else 0.0
+
+    def best_so_far(self) -> np.ndarray:
+        """Best score after each evaluation (NaN until the first success)."""
+        return best_so_far(self.scores, self.direction)
+
+    def regret(self, optimum: float) -> np.ndarray:
+        """Relative regret |best_so_far − optimum| / |optimum| after each evaluation."""
+        return np.abs(self.best_so_far() - optimum) / abs(optimum)
+
+    def pareto_indices(self) -> list[int]:
+        """Indices of evaluations not dominated in (score, ckks_levels), best score first."""
+        return pareto_indices(self.scores, [e.ckks_levels for e in self.evaluations], self.direction)
+
+    def overhead_per_iteration(self) -> dict:
+        """Median seconds per BO round spent fitting the GP and maximising the acquisition."""
+        if not self.iterations:
+            return {"model_fit_s": 0.0, "acquisition_s": 0.0, "rounds": 0}
+        fit_s = [it["model_fit_s"] for it in self.iterations]
+        acq_s = [it["acquisition_s"] for it in self.iterations]
+        return {"model_fit_s": float(np.median(fit_s)), "acquisition_s": float(np.median(acq_s)),
+                "rounds": len(self.iterations)}
+
+    def __repr__(self) -> str:
+        e = self.best_evaluation
+        best = (f"best score {e.score:.4g} at degree {e.degree}, range {e.range:.4g}" if e else "no successful point")
+        return (f"SearchResult(target={self.target}, evaluations={len(self.evaluations)}, {best}, "
+                f"objective={self.objective.get('kind')}, {self.direction})")
+
+    def summary(self) -> str:
+        """Readable multi-line summary for the CLI."""
+        lines = [f"search   {self.target}: {len(self.evaluations)} evaluations "
+                 f"({self.settings.get('strategy', 'bo')}, {self.settings.get('n_initial')} initial, seed {self.settings.get('seed')}), "
+                 f"{self.elapsed_s:.1f} s"]
+        obj = self.objective
+        lines.append(f"objective {obj.get('kind')} ({self.direction})" + (f": {json.dumps(obj.get('distribution'))}" if obj.get("distribution") else ""))
+        sp = self.space
+        lines.append(f"space    degrees {list(sp.degrees)}, range [{sp.range_bounds[0]:g}, {sp.range_bounds[1]:g}] (log)"
+                     + (f", bits {list(sp.bits)}" if len(sp.bits) > 1 or sp.bits[0] is not None else "")
+                     + (f", methods {list(sp.methods)}" if len(sp.methods) > 1 else ""))
+        e = self.best_evaluation
+        if e is not None:
+            lines.append(f"best     score {e.score:.6g} at degree {e.degree}, range {e.range:.6g}"
+                         + (f", bits {e.bits}" if e.bits is not None else "") + f", method {e.method}"
+                         + f" (evaluation {e.index + 1}, CKKS levels {e.ckks_levels})")
+        failed = sum(not ev.ok for ev in self.evaluations)
+        if failed:
+            lines.append(f"failed   {failed} of {len(self.evaluations)} points scored NaN/inf (counted as failures)")
+        if any("nan_rate" in ev.info for ev in self.evaluations) and e is not None:
+            lines.append(f"nan rate {e.info.get('nan_rate', 0.0):.4f} of samples at the best point")
+        o = self.overhead_per_iteration()
+        if o["rounds"]:
+            lines.append(f"overhead {o['model_fit_s']:.3f} s GP fit + {o['acquisition_s']:.3f} s acquisition per round "
+                         f"(median of {o['rounds']})")
+        if self.settings.get("pareto"):
+            front = ", ".join(f"L{self.evaluations[i].ckks_levels}: {self.evaluations[i].score:.3g} (d={self.evaluations[i].degree})"
+                              for i in self.pareto_indices())
+            lines.append(f"pareto   {front}")
+        for note in self.warnings:
+            lines.append(f"warning  {note}")
+        return "\n".join(lines)
+
+    # -- I/O ------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        from ..._version import __version__
+
+        return json_ready({
+            "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "polyfit_version": __version__,
+            "target": self.target, "space": self.space.describe(), "objective": self.objective,
+            "settings": self.settings, "elapsed_s": self.elapsed_s, "warnings": list(self.warnings),
+            "best_index": self.best_index, "pareto_indices": self.pareto_indices(),
+            "evaluations": [e.to_dict() for e in self.evaluations],
+            "iterations": list(self.iterations),
+            "best": self.best.to_dict() if self.best is not None else None,
+        })
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+
+    def save(self, path) -> str:
+        """Write the history JSON atomically (temp file + rename); returns the path."""
+        from ...atomic import atomic_write_text
+
+        return atomic_write_text(path, self.to_json())
+
+    @classmethod
+    def from_dict(cls, data) -> "SearchResult":
+        from ...artifact import from_dict as approximation_from_dict
+        from ...errors import ArtifactError
+
+        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+            raise ArtifactError(f"not a search history: schema must be {SCHEMA!r}")
+        if str(data.get("schema_version", "")).split(".")[0] != SCHEMA_VERSION.split(".")[0]:
+            raise ArtifactError(f"search history schema_version {data.get('schema_version')!r} is not supported; reads 1.x")
+        try:
+            best = approximation_from_dict(data["best"]) if data.get("best") else None
+            return cls(str(data["target"]), SearchSpace.from_dict(data["space"]), dict(data["objective"]),
+                       tuple(Evaluation.from_dict(e) for e in data["evaluations"]), best,
+                       tuple(data.get("iterations", [])), dict(data.get("settings", {})),
+                       float(data.get("elapsed_s", 0.0)), tuple(data.get("warnings", [])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(f"malformed search history: {' '.join(str(exc).split())}") from None
+
+    @classmethod
+    def load(cls, path) -> "SearchResult":
+        from ...errors import ArtifactError
+
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except FileNotFoundError:
+            raise ArtifactError(f"search history not found: {str(path)!r}") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"cannot read search history {str(path)!r}: {' '.join(str(exc).split())}") from None
+        return cls.from_dict(data)
+
+    # -- plots ----------------------------------------------------------------------------
+    def plot(self, kinds=("history", "surface", "pareto")):
+        """Matplotlib figure: score per evaluation (with best so far), the evaluated
+        surface over degree × range, and the score vs CKKS-levels Pareto front."""
+        from .plots import plot_result
+
+        return plot_result(self, kinds)
+
+    def save_plot(self, path) -> str:
+        """Render :meth:`plot` to a PNG atomically (temp file in the same folder + rename)."""
+        from ...atomic import save_figure
+
+        return save_figure(self.plot, path)
+
+
+def load_result(path) -> SearchResult:
+    """Read a search history written by :meth:`SearchResult.save`."""
+    return SearchResult.load(path)
+
+
+# ---------------------------------------------------------------------------------------
+# Pure helpers over score arrays
+# ---------------------------------------------------------------------------------------
+def best_index(scores, direction: str) -> int | None:
+    s = np.asarray(scores, dtype=float)
+    ok = np.isfinite(s)
+    if not ok.any():
+        return None
+    masked = np.where(ok, s, np.inf if direction == "minimize" else -np.inf)
+    return int(np.argmin(masked) if direction == "minimize" else np.argmax(masked))
+
+
+def best_so_far(scores, direction: str) -> np.ndarray:
+    s = np.asarray(scores, dtype=float)
+    fill = np.inf if direction == "minimize" else -np.inf
+    acc = (np.minimum if direction == "minimize" else np.maximum).accumulate(np.where(np.isfinite(s), s, fill))
+    return np.where(np.isfinite(acc), acc, np.nan)
+
+
+def pareto_indices(scores, levels, direction: str) -> list[int]:
+    """Non-dominated points when minimising (±score, levels); ties keep the first seen."""
+    s = np.asarray(scores, dtype=float)
+    sign = 1.0 if direction == "minimize" else -1.0
+    pts = [(sign * s[i], levels[i], i) for i in range(s.size) if math.isfinite(s[i]) and levels[i] is not None]
+    front = []
+    for a, la, i in pts:
+        dominated = any((b <= a and lb <= la) and (b < a or lb < la) for b, lb, _ in pts)
+        duplicate = any(b == a and lb == la for b, lb, j in pts if j < i)
+        if not dominated and not duplicate:
+            front.append((a, i))
+    return [i for _, i in sorted(front)]
+
+
+def json_ready(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return json_ready(value.tolist())
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return json_ready(value.item())
+    return value
