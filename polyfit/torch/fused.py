@@ -15,25 +15,22 @@ import functools
 
 import torch
 
+from .activations import horner  # the eager Horner, traced and fused by TorchInductor
 
-def horner_kernel(t: torch.Tensor, coefficients: list[torch.Tensor]) -> torch.Tensor:
-    """Σ c_k t^k, unrolled at trace time (coefficients broadcast against t)."""
-    y = coefficients[-1] * t + coefficients[-2]
-    for c in coefficients[-3::-1]:
-        y = y * t + c
-    return y
+
+def _clamped(x, bounds: torch.Tensor, clip: bool):
+    """clamp(x, lo, hi) with bounds = [lo, hi] as tensors (x itself when ``clip`` is False)."""
+    return torch.minimum(torch.maximum(x, bounds[0]), bounds[1]) if clip else x
 
 
 def forward_kernel(x, coefficients: list[torch.Tensor], bounds: torch.Tensor, scale: torch.Tensor, clip: bool):
     """p(s·clamp(x, lo, hi)) (no clamp when ``clip`` is False); bounds = [lo, hi]."""
-    t = torch.minimum(torch.maximum(x, bounds[0]), bounds[1]) if clip else x
-    return horner_kernel(t * scale, coefficients)
+    return horner(_clamped(x, bounds, clip) * scale, coefficients)
 
 
 def backward_x_kernel(x, grad, derivative: list[torch.Tensor], bounds: torch.Tensor, scale: torch.Tensor, clip: bool):
     """g·s·p'(t)·[lo ≤ x ≤ hi]; ``derivative`` holds k·s·c_k for k = 1..d (at least two)."""
-    t = torch.minimum(torch.maximum(x, bounds[0]), bounds[1]) if clip else x
-    gx = horner_kernel(t * scale, derivative) * grad
+    gx = horner(_clamped(x, bounds, clip) * scale, derivative) * grad
     if clip:
         gx = torch.where((x < bounds[0]) | (x > bounds[1]), torch.zeros_like(gx), gx)
     return gx
@@ -41,8 +38,7 @@ def backward_x_kernel(x, grad, derivative: list[torch.Tensor], bounds: torch.Ten
 
 def power_sums_kernel(x, grad, degree: int, bounds: torch.Tensor, scale: torch.Tensor, clip: bool, dims: list[int]):
     """[Σ g·t^k for k = 0..d] summed over ``dims`` (all dims: per layer), stacked last."""
-    t = torch.minimum(torch.maximum(x, bounds[0]), bounds[1]) if clip else x
-    t = t * scale
+    t = _clamped(x, bounds, clip) * scale
     power = grad
     sums = []
     for k in range(degree + 1):
