@@ -75,6 +75,25 @@ def chebyshev_nodes(domain, points: int) -> np.ndarray:
     return 0.5 * (hi + lo) + 0.5 * (hi - lo) * t
 
 
+def chebyshev_extrema(domain, points: int) -> np.ndarray:
+    """Chebyshev points of the second kind (Chebyshev–Lobatto: the extrema of T_(n−1)) mapped
+    to ``domain``, ascending, both ends included exactly:
+
+        x_k = (hi + lo)/2 − (hi − lo)/2 · cos(π k/(n − 1)),   k = 0 … n − 1   (n = 1: x_0 = lo).
+
+    >>> chebyshev_extrema((0.0, 1.0), 3)
+    array([0. , 0.5, 1. ])
+    """
+    lo, hi = domain
+    t = -np.cos(np.pi * np.arange(points) / max(points - 1, 1))
+    x = 0.5 * (hi + lo) + 0.5 * (hi - lo) * t
+    if points >= 1:
+        x[0] = lo
+    if points >= 2:
+        x[-1] = hi
+    return x
+
+
 @dataclass(frozen=True)
 class FitProblem:
     """What a solver optimises.

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as C
 
 from ..errors import ComputationError
+from ..problem import chebyshev_extrema
 
 INV_PHI = (math.sqrt(5.0) - 1.0) / 2.0
 EPS = float(np.finfo(float).eps)
@@ -98,9 +99,8 @@ def dense_grid(pieces, points_per_piece: int, breakpoints=()) -> tuple[np.ndarra
     Returns (u, piece_index), sorted by u.
     """
     us, ids = [], []
-    j = np.arange(points_per_piece)
     for index, (a, b) in enumerate(pieces):
-        u = a + (b - a) * 0.5 * (1.0 - np.cos(np.pi * j / (points_per_piece - 1)))
+        u = chebyshev_extrema((a, b), points_per_piece)
         inner = [float(p) for p in breakpoints if a < p < b]
         u = np.unique(np.concatenate([u, inner, [a, b]]))
         us.append(u)
@@ -345,7 +345,7 @@ def _piece_of(points, pieces) -> np.ndarray:
 def _chebyshev_extrema_reference(pieces, count: int) -> np.ndarray:
     """``count`` Chebyshev extrema spread over the pieces in proportion to their lengths."""
     total = sum(b - a for a, b in pieces)
-    s = 0.5 * (1.0 - np.cos(np.pi * np.arange(count) / (count - 1))) * total
+    s = chebyshev_extrema((0.0, total), count)
     out = []
     offset = 0.0
     for a, b in pieces:

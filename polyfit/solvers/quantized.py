@@ -46,7 +46,7 @@ from .. import basis as _basis
 from ..approximation import Stage
 from ..errors import ComputationError, InputError
 from ..metrics import DEFAULT_GRID_POINTS
-from ..problem import FitProblem
+from ..problem import FitProblem, chebyshev_extrema
 from ..reports import Stopwatch, assemble
 from . import _lattice
 
@@ -584,9 +584,7 @@ class _quiet_stdout:
 
 def _spread(m: int, count: int) -> np.ndarray:
     """``count`` indices spread over 0..m−1 at Chebyshev-like spacing (denser at the ends)."""
-    count = min(m, count)
-    k = np.arange(count)
-    u = 0.5 - 0.5 * np.cos(np.pi * k / max(count - 1, 1))
+    u = chebyshev_extrema((0.0, 1.0), min(m, count))
     return np.unique(np.rint(u * (m - 1)).astype(int))
 
 

@@ -45,6 +45,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..errors import ComputationError, InputError
+from ..problem import chebyshev_extrema
 
 FLOAT_NOISE = 64 * np.finfo(float).eps   # rounding floor of e in float64, relative to |f| ≈ 1
 AUTO_MPMATH_BELOW = 1e-11                # float64 levels below this are redone with mpmath
@@ -347,8 +348,7 @@ def full_sign_problem(degree: int, lo, hi) -> RemezProblem:
 
 def initial_reference(lo: float, hi: float, count: int) -> np.ndarray:
     """Chebyshev–Lobatto points of [lo, hi] (increasing)."""
-    j = np.arange(count)
-    return (lo + hi) / 2 - (hi - lo) / 2 * np.cos(np.pi * j / (count - 1))
+    return chebyshev_extrema((lo, hi), count)
 
 
 def reference_in_window(reference, lo: float, hi: float) -> np.ndarray:
@@ -495,7 +495,7 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
     n = (degree + 1) // 2
     if reference is None:
         # Chebyshev–Lobatto points in t (i.e. in x²), where the basis is well conditioned
-        start = reference_from_window(-np.cos(np.pi * np.arange(n + 1) / n), lo, hi)
+        start = reference_from_window(chebyshev_extrema((-1.0, 1.0), n + 1), lo, hi)
     else:
         start = np.asarray(reference, dtype=float)
     result = None
