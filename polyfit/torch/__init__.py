@@ -42,16 +42,11 @@ __all__ = ["ACTIVATION_TYPES", "Blended", "CallSiteDispatch", "LinearRamp", "Pol
            "replace_activations", *_LAZY]
 
 
-def _recipes_names() -> dict[str, str]:
-    """Public names of polyfit.torch.recipes (the training recipes), when that package exists."""
+def _recipes_names() -> list[str]:
+    """Public names of polyfit.torch.recipes (the training recipes), served lazily from here."""
     import importlib
 
-    try:
-        recipes = importlib.import_module(f"{__name__}.recipes")
-    except ImportError:
-        return {}
-    names = getattr(recipes, "__all__", None) or [n for n in dir(recipes) if not n.startswith("_")]
-    return {n: f"{__name__}.recipes" for n in names}
+    return importlib.import_module(f"{__name__}.recipes").__all__
 
 
 def __getattr__(name):
@@ -61,9 +56,8 @@ def __getattr__(name):
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
     if name == "recipes":
         return importlib.import_module(f"{__name__}.recipes")
-    module = _recipes_names().get(name)
-    if module is not None:
-        return getattr(importlib.import_module(module), name)
+    if name in _recipes_names():
+        return getattr(importlib.import_module(f"{__name__}.recipes"), name)
     raise AttributeError(f"module 'polyfit.torch' has no attribute {name!r}")
 
 

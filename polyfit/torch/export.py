@@ -57,8 +57,9 @@ def finalize(model: nn.Module, *, fold_bn: bool = False, example_inputs=None, in
     from .activations import PolyActivation
     from .blend import Blended
 
+    from .recipes.pillar import ClipInTraining
+
     target = model if inplace else copy.deepcopy(model)
-    clip_types = _clip_in_training_types()
     swaps = []
     for name, module in target.named_modules():
         if not name:
@@ -68,7 +69,7 @@ def finalize(model: nn.Module, *, fold_bn: bool = False, example_inputs=None, in
                 warnings.warn(f"finalize: Blended site {name!r} has λ = {module.lambda_:g} < 1; "
                               "it is replaced by its polynomial alone", stacklevel=2)
             swaps.append((name, module.polynomial))
-        elif clip_types and isinstance(module, clip_types):
+        elif isinstance(module, ClipInTraining):
             swaps.append((name, nn.Identity()))
     for name, new in _outermost(swaps):
         _set_submodule(target, name, new)
@@ -79,14 +80,6 @@ def finalize(model: nn.Module, *, fold_bn: bool = False, example_inputs=None, in
     if fold_bn:
         fold_batchnorm(target, example_inputs=example_inputs)
     return target
-
-
-def _clip_in_training_types() -> tuple[type, ...]:
-    try:
-        from .recipes.pillar import ClipInTraining
-    except ImportError:
-        return ()
-    return (ClipInTraining,)
 
 
 def _outermost(swaps):
@@ -188,7 +181,6 @@ def _exporter_without_onnx_package():
     except (ImportError, AttributeError):
         raise ComputationError("ONNX export without the 'onnx' package relies on a torch internal that this torch "
                                f"{torch.__version__} lacks; install it with: pip install onnx") from None
-    original = onnx_proto_utils._add_onnxscript_fn
     onnx_proto_utils._add_onnxscript_fn = lambda model_bytes, custom_opsets: model_bytes
     try:
         yield
