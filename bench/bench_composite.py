@@ -12,15 +12,9 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import polyfit as pf
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
+from timing import timed
 
 
 def main(argv=None) -> int:

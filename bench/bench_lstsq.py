@@ -8,21 +8,12 @@ projection's agreement with a scipy.integrate.quad reference.
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
 
 import polyfit as pf
-
-
-def timed(fn, repeats=5):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return out, best
+from timing import timed
 
 
 def main():
@@ -32,10 +23,10 @@ def main():
     print("(polyfit's time includes its reports: metrics on 10001 points, plan, precision)")
     print(f"{'degree':>6} {'polyfit err':>12} {'numpy err':>12} {'err ratio':>10} {'time ratio':>10}")
     for degree in (8, 16, 32, 48, 64):
-        approx, t_ours = timed(lambda: pf.fit("tanh", degree, 8, basis="chebyshev"))
+        approx, t_ours = timed(lambda: pf.fit("tanh", degree, 8, basis="chebyshev"), repeats=5, statistic=min)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            coef, t_numpy = timed(lambda: np.polyfit(x, np.tanh(x), degree))
+            coef, t_numpy = timed(lambda: np.polyfit(x, np.tanh(x), degree), repeats=5, statistic=min)
         ours = np.max(np.abs(approx(dense) - np.tanh(dense)))
         theirs = np.max(np.abs(np.polyval(coef, dense) - np.tanh(dense)))
         print(f"{degree:>6} {ours:>12.3e} {theirs:>12.3e} {theirs / ours:>10.1f} {t_numpy / t_ours:>10.2f}")
@@ -44,7 +35,7 @@ def main():
 
     print("\ncontinuous L2 projection vs scipy.integrate.quad (Legendre coefficients), gelu on [-6, 6]")
     degree = 12
-    approx, t_ours = timed(lambda: pf.fit("gelu", degree, 6, grid="continuous", basis="chebyshev"), repeats=3)
+    approx, t_ours = timed(lambda: pf.fit("gelu", degree, 6, grid="continuous", basis="chebyshev"), repeats=3, statistic=min)
     leg_ours = np.polynomial.Chebyshev(approx.stages[0].coefficients).convert(kind=np.polynomial.Legendre).coef
     gelu = pf.get_target("gelu")
 
@@ -56,7 +47,7 @@ def main():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # quad warns about round-off at this tolerance
-        leg_ref, t_ref = timed(reference, repeats=1)
+        leg_ref, t_ref = timed(reference)
     rel = np.max(np.abs(leg_ours - leg_ref)) / np.max(np.abs(leg_ref))
     print(f"max relative coefficient difference {rel:.2e}; time ratio quad / polyfit {t_ref / t_ours:.1f}")
 

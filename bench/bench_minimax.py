@@ -16,26 +16,17 @@ Times are the median of ``REPEATS`` runs; the machine is shared, so read the rat
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
 
 import polyfit as pf
+from timing import timed
 
 SOLLYA_RELU = {4: 3.381e-2, 8: 1.7345e-2, 16: 8.734e-3, 32: 4.375e-3}
 SOLLYA_DEGREE_32_SECONDS = 36.7
 REPEATS = 5
 LP_POINTS = 4001
-
-
-def timed(fn, repeats=REPEATS):
-    times, out = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return out, float(np.median(times))
 
 
 def true_error(poly_values, target, lo, hi):
@@ -73,7 +64,7 @@ def relu_table():
           f"{'LP err':>10} {'LP s':>7} {'LP/fit t':>8} {'interp err':>10} {'interp/remez err':>16}")
     rows = []
     for degree in sorted(SOLLYA_RELU):
-        approx, t_fit = timed(lambda: pf.fit("relu", degree, 1, method="minimax", basis="chebyshev"))
+        approx, t_fit = timed(lambda: pf.fit("relu", degree, 1, method="minimax", basis="chebyshev"), repeats=REPEATS)
         prov = approx.provenance
         solver_s = prov["elapsed_s"]
         err = true_error(approx, relu, -1.0, 1.0)

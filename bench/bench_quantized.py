@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import time
 import warnings
 
 import polyfit as pf
 from polyfit.errors import ComputationError
+from timing import timed
 
 # (target, degree, range, F): a deterministic subsample of the grid.
 L2_CASES = [
@@ -34,18 +34,8 @@ PILLAR_CASE = ("relu", 8, 5.0, 12)
 FPMINIMAX = {8: 9.71e-4, 10: 9.14e-4, 12: 8.85e-4}
 
 
-def timed(fn, repeat: int = 1):
-    best = None
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        best = fn()
-        times.append(time.perf_counter() - start)
-    return best, statistics.median(times)
-
-
 def compare_l2(target, degree, rng, bits, *, compat=None, gekko_limit=15.0):
-    exact, t_exact = timed(lambda: pf.fit(target, degree=degree, domain=rng, bits=bits, compat=compat), repeat=3)
+    exact, t_exact = timed(lambda: pf.fit(target, degree=degree, domain=rng, bits=bits, compat=compat), repeats=3)
     try:
         gekko, t_gekko = timed(lambda: pf.fit(target, degree=degree, domain=rng, bits=bits, compat=compat,
                                               solver="gekko", time_limit=gekko_limit))
