@@ -103,6 +103,12 @@ def test_tune_lstsq_rejects_samples_outside_the_domain_naming_the_site():
         tune_lstsq([-3.0, 0.0, 3.0], 2, domain=2.0, site="act3")
 
 
+@pytest.mark.parametrize("domain", [-3.0, (2.0, 1.0), (0.0, float("inf"))])
+def test_tune_lstsq_rejects_a_bad_domain_naming_the_site_and_what_is_allowed(domain):
+    with pytest.raises(InputError, match=r"site act3: (range|domain) .*(> 0|< hi|finite)"):
+        tune_lstsq([-0.5, 0.0, 0.5], 2, domain=domain, site="act3")
+
+
 def test_tune_gradient_reduces_the_mse_of_a_composite():
     base = scaled_approximation(pf.composite(preset="f1g2", function="relu"), 4.0)
     act = PolyActivation(base, trainable=True)

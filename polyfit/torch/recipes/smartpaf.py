@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ...errors import InputError
+from ...problem import check_domain
 from .sites import execution_order, frozen, parameters_between, unique_parameters
 
 
@@ -103,10 +104,15 @@ def tune_lstsq(samples, degree: int, target="relu", domain=None, site: str = "?"
     import polyfit as pf
 
     x = _as_samples(samples, site)
-    lo, hi = (float(x.min()), float(x.max())) if domain is None else (
-        (-float(domain), float(domain)) if isinstance(domain, (int, float)) else (float(domain[0]), float(domain[1])))
-    if not lo < hi:
-        raise InputError(f"site {site}: profiled samples span [{lo:g}, {hi:g}], which is not an interval")
+    if domain is None:
+        lo, hi = float(x.min()), float(x.max())
+        if not lo < hi:
+            raise InputError(f"site {site}: profiled samples span [{lo:g}, {hi:g}], which is not an interval; pass domain=")
+    else:
+        try:
+            lo, hi = check_domain(domain)
+        except InputError as exc:
+            raise InputError(f"site {site}: {exc}") from None
     if x.min() < lo or x.max() > hi:
         raise InputError(f"site {site}: samples span [{x.min():g}, {x.max():g}], outside the domain [{lo:g}, {hi:g}]")
     return pf.fit(target, degree, (lo, hi), samples=x, **fit_options)
