@@ -134,9 +134,9 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
             _check_not_all_failed(evaluations)
         else:
             with torch.random.fork_rng():
-                torch.manual_seed(int(seed))
+                torch.manual_seed(seed)
                 unit = botorch.utils.sampling.draw_sobol_samples(
-                    bounds=unit_bounds(torch, len(space.dims)), n=n_initial, q=1, seed=int(seed)).squeeze(1)
+                    bounds=unit_bounds(torch, len(space.dims)), n=n_initial, q=1, seed=seed).squeeze(1)
                 initial = [space.from_unit(u.tolist(), bins=True) for u in unit]
                 for start in range(0, n_initial, batch_size):
                     run_batch(initial[start:start + batch_size], "initial", start // batch_size)
@@ -145,7 +145,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
                 while len(evaluations) < budget:
                     q = min(batch_size, budget - len(evaluations))
                     points, timing = propose(torch, space, evaluations, direction, log_scale, pareto, q,
-                                              acq, seed=int(seed) * 7919 + batch)
+                                             acq, seed=seed * 7919 + batch)
                     iterations.append({"batch": batch, "q": q, **timing})
                     run_batch(points, "bo", batch)
                     batch += 1
@@ -160,7 +160,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     failed = sum(not e.ok for e in evaluations)
     if failed:
         notes.append(f"{failed} of {len(evaluations)} points scored NaN or ±inf and were counted as failures")
-    settings = {"seed": int(seed), "budget": budget, "n_initial": n_initial if strategy == "bo" else 0,
+    settings = {"seed": seed, "budget": budget, "n_initial": n_initial if strategy == "bo" else 0,
                 "batch_size": batch_size, "strategy": strategy, "pareto": bool(pareto), "max_depth": max_depth,
                 "acquisition": acq if strategy == "bo" else None, "fit_options": json_ready(fit_options),
                 "model": "SingleTaskGP (unit-cube inputs, Standardize)" if strategy == "bo" else None,
