@@ -68,5 +68,5 @@ def gekko_integer_fit(t, targets_int_units, weights, degree: int, lower, upper, 
     finally:
         try:
             m.cleanup()
-        except Exception:  # a failed cleanup of GEKKO's temp folder must not hide the result
+        except OSError:  # a failed removal of GEKKO's temp folder must not hide the result
             pass
