@@ -15,13 +15,20 @@ from .errors import InputError
 DEFAULT_GRID_POINTS = 10001
 
 
+def outside(x: np.ndarray, exclude) -> np.ndarray:
+    """The points of ``x`` not in the open interval ``exclude`` = (a, b) (all of them for None).
+
+    Fitting grids (:meth:`polyfit.problem.FitProblem.grid_x`) use the same rule.
+    """
+    if exclude is None:
+        return x
+    a, b = exclude
+    return x[(x <= a) | (x >= b)]
+
+
 def metric_grid(domain, grid_points: int = DEFAULT_GRID_POINTS, exclude=None) -> np.ndarray:
     """The evaluation grid: uniform points of ``domain`` minus the open interval ``exclude``."""
-    x = np.linspace(float(domain[0]), float(domain[1]), int(grid_points))
-    if exclude is not None:
-        a, b = exclude
-        x = x[(x <= a) | (x >= b)]
-    return x
+    return outside(np.linspace(float(domain[0]), float(domain[1]), int(grid_points)), exclude)
 
 
 def measure(approx_fn, target_fn, domain, grid_points: int = DEFAULT_GRID_POINTS, exclude=None) -> dict:

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InputError
+from .metrics import outside
 from .targets import Target, get_target
 
 MAX_DEGREE = 1000
@@ -133,9 +134,7 @@ class FitProblem:
             x = chebyshev_nodes(self.domain, points)
         else:
             x = np.linspace(self.domain[0], self.domain[1], points)
-        if self.exclude is not None:
-            x = x[(x <= self.exclude[0]) | (x >= self.exclude[1])]
-        return x
+        return outside(x, self.exclude)
 
     def grid_weights(self, x) -> np.ndarray:
         """Weight per fitting point: 1, or w(x) for a density."""
