@@ -11,11 +11,8 @@ def main(argv=None) -> int:
     args = tc.finish_args(tc.parser(__doc__.splitlines()[0]).parse_args(argv))
     data = tc.load_digits(args.device, quick=args.quick)
     result = tc.MethodResult("relu baseline")
-    with tc.Timer() as t:
-        for seed in args.seeds:
-            _, history = tc.train_relu_baseline(data, args, seed)
-            result.runs.append(history)
-    result.seconds = t.seconds
+    for seed in args.seeds:
+        tc.train_teacher(data, args, seed, result)
     tc.report([result], args, "torch_baseline", "ReLU CNN on digits")
     return 0
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from polyfit.atomic import atomic_write_text, save_figure
+from polyfit.reports import Stopwatch
 
 QUICK_TRAIN = 400      # training images in --quick mode
 QUICK_TEST = 200       # test images in --quick mode
@@ -199,6 +200,15 @@ def train_relu_baseline(data: Digits, args, seed: int, epochs: int | None = None
     return model, history
 
 
+def train_teacher(data: Digits, args, seed: int, result: "MethodResult", lr: float = 3e-3) -> nn.Module:
+    """:func:`train_relu_baseline`, its history and time added to ``result``; returns the model."""
+    with Stopwatch() as sw:
+        model, history = train_relu_baseline(data, args, seed, lr=lr)
+    result.runs.append(history)
+    result.seconds += sw.elapsed
+    return model
+
+
 # -- reporting ----------------------------------------------------------------------------
 @dataclass
 class MethodResult:
@@ -243,41 +253,30 @@ def table(results: list[MethodResult], reference: str | None = None) -> str:
 
 
 def save_results(results: list[MethodResult], out_dir: str, stem: str, title: str) -> tuple[str, str]:
-    """Plot mean test accuracy per epoch (matplotlib Agg) and write the runs as JSON."""
-    import matplotlib
+    """Plot mean test accuracy per epoch and write the runs as JSON (both atomically)."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def figure():
+        import matplotlib.pyplot as plt  # imported by save_figure, after it selects the Agg backend
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    for r in results:
-        n = min(len(run) for run in r.runs)
-        acc = [_mean(run[e]["accuracy"] for run in r.runs) for e in range(n)]
-        ax.plot(range(r.offset + 1, r.offset + n + 1), acc, marker="o", markersize=3 if n > 1 else 6, label=r.name)
-    ax.set_xlabel("epoch (fine-tuning continues after the baseline's epochs)" if any(r.offset for r in results)
-                  else "epoch")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    png = os.path.join(out_dir, f"{stem}.png")
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
+        fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        for r in results:
+            n = min(len(run) for run in r.runs)
+            acc = [_mean(run[e]["accuracy"] for run in r.runs) for e in range(n)]
+            ax.plot(range(r.offset + 1, r.offset + n + 1), acc, marker="o", markersize=3 if n > 1 else 6, label=r.name)
+        ax.set_xlabel("epoch (fine-tuning continues after the baseline's epochs)" if any(r.offset for r in results)
+                      else "epoch")
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_ylim(0, 100)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        return fig
 
-    from polyfit.artifact import atomic_write_text
-
+    png = save_figure(figure, os.path.join(out_dir, f"{stem}.png"), dpi=100)
     payload = {r.name: {"seconds": r.seconds, "runs": r.runs} for r in results}
-    js = os.path.join(out_dir, f"{stem}.json")
-    atomic_write_text(js, json.dumps(payload, indent=1, default=_json_default))
+    js = atomic_write_text(os.path.join(out_dir, f"{stem}.json"), json.dumps(payload, indent=1, default=str))
     return png, js
-
-
-def _json_default(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return str(value)
 
 
 def report(results: list[MethodResult], args, stem: str, title: str, reference: str | None = None) -> None:
@@ -286,32 +285,12 @@ def report(results: list[MethodResult], args, stem: str, title: str, reference: 
     print(f"plot: {png}\nresults: {js}")
 
 
-class Timer:
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.t0
-        return False
-
-
 # -- polynomial models --------------------------------------------------------------------
 def pillar_approximation(degree: int = 4, bound: float = 5.0, bits: int | None = 10):
-    """The artifact of ``polyfit fit --degree 4 --range 5 --bits 10`` (PILLAR's activation).
-
-    Falls back to the unquantized least-squares fit, with a printed note, if this polyfit has
-    no quantized solver.
-    """
+    """The artifact of ``polyfit fit --degree 4 --range 5 --bits 10`` (PILLAR's activation)."""
     import polyfit as pf
 
-    if bits is None:
-        return pf.fit("relu", degree=degree, domain=bound)
-    try:
-        return pf.fit("relu", degree=degree, domain=bound, bits=bits)
-    except ImportError:
-        print(f"note: quantized solver not available; using the float least-squares fit (degree {degree}, range {bound:g})")
-        return pf.fit("relu", degree=degree, domain=bound)
+    return pf.fit("relu", degree=degree, domain=bound, bits=bits)
 
 
 def swap_sites(model: nn.Module, factory, names=SITE_NAMES) -> dict[str, nn.Module]:
@@ -339,8 +318,7 @@ def site_profiles(model: nn.Module, sites: dict[str, nn.Module], x: torch.Tensor
     ``{name: SiteProfile}`` with exact min/max and a random sample of ``sample_size`` inputs."""
     from polyfit.torch import profile_sites
 
-    loader = [xb for xb, _ in batches(x, torch.zeros(len(x), dtype=torch.long, device=x.device), 256, None)]
-    profile = profile_sites(model, loader, sites=sites, sample_size=sample_size, seed=seed)
+    profile = profile_sites(model, x.split(256), sites=sites, sample_size=sample_size, seed=seed)
     return {name: profile[name] for name in sites}
 
 

@@ -11,6 +11,7 @@ escape rarer on this small task (``--optimizer adam`` to see it).
 from __future__ import annotations
 
 import torch_common as tc
+from polyfit.reports import Stopwatch
 from polyfit.torch.activations import PolyActivation
 from polyfit.torch.recipes import ActivationPenalty, pillar_warmup
 
@@ -51,9 +52,9 @@ def main(argv=None) -> int:
     fixed = tc.MethodResult(f"deg-{args.degree} + clip + penalty")
     for seed in args.seeds:
         for result, regularised in ((naive, False), (fixed, True)):
-            with tc.Timer() as t:
+            with Stopwatch() as sw:
                 result.runs.append(train_poly(data, args, seed, approximation, regularised))
-            result.seconds += t.seconds
+            result.seconds += sw.elapsed
     tc.report([naive, fixed], args, "torch_naive_vs_penalty", f"degree-{args.degree} ReLU fit on digits")
     print(tc.nan_onsets(naive))
     print(tc.nan_onsets(fixed))

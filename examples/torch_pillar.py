@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 import torch_common as tc
+from polyfit.reports import Stopwatch
 from polyfit.torch.activations import PolyActivation
 from polyfit.torch.recipes import ActivationPenalty, pillar_warmup
 
@@ -53,13 +54,11 @@ def main(argv=None) -> int:
 
     baseline, pillar = tc.MethodResult("relu baseline"), tc.MethodResult("PILLAR deg-4 b10 (clip+penalty)")
     for seed in args.seeds:
-        with tc.Timer() as t:
-            baseline.runs.append(tc.train_relu_baseline(data, args, seed, lr=args.lr)[1])
-        baseline.seconds += t.seconds
-        with tc.Timer() as t:
+        tc.train_teacher(data, args, seed, baseline, lr=args.lr)
+        with Stopwatch() as sw:
             pillar.runs.append(train_pillar(data, args, seed, approximation, args.penalty_bound,
                                             args.penalty_coefficient, args.penalty_exponent))
-        pillar.seconds += t.seconds
+        pillar.seconds += sw.elapsed
     tc.report([baseline, pillar], args, "torch_pillar", "PILLAR on digits", reference="relu baseline")
     return 0
 

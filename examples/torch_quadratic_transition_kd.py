@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 
 import torch_common as tc
+from polyfit.reports import Stopwatch
 from polyfit.torch import Blended, TrainableQuadratic
 from polyfit.torch.recipes import SmoothTransition, distillation_loss
 
@@ -67,16 +68,12 @@ def main(argv=None) -> int:
     direct = tc.MethodResult("quadratic, direct (no ST, no KD)")
     full = tc.MethodResult("quadratic + ST + KD")
     for seed in args.seeds:
-        with tc.Timer() as t:
-            teacher, history = tc.train_relu_baseline(data, args, seed, lr=args.lr)
-        baseline.runs.append(history)
-        baseline.seconds += t.seconds
-        teacher.eval()
+        teacher = tc.train_teacher(data, args, seed, baseline, lr=args.lr).eval()
         for result, kwargs in ((direct, {"teacher": None, "transition": False}),
                                (full, {"teacher": teacher, "transition": True})):
-            with tc.Timer() as t:
+            with Stopwatch() as sw:
                 result.runs.append(train_quadratic(data, args, seed, **kwargs))
-            result.seconds += t.seconds
+            result.seconds += sw.elapsed
     tc.report([baseline, direct, full], args, "torch_quadratic_transition_kd",
               "trainable quadratic + smooth transition + KD", reference="relu baseline (teacher)")
     return 0

@@ -11,6 +11,7 @@ import copy
 import torch
 
 import torch_common as tc
+from polyfit.reports import Stopwatch
 from polyfit.torch import PolyActivation
 from polyfit.torch.recipes import gradual_unfreeze, imitate
 
@@ -44,11 +45,7 @@ def main(argv=None) -> int:
     offsets = {n: 0 if n == "relu baseline" else args.epochs - (n in ("x² swapped in (no training)",)) for n in names}
     results = {n: tc.MethodResult(n, offset=offsets[n]) for n in names}
     for seed in args.seeds:
-        with tc.Timer() as t:
-            teacher, history = tc.train_relu_baseline(data, args, seed, lr=args.lr)
-        results["relu baseline"].runs.append(history)
-        results["relu baseline"].seconds += t.seconds
-        teacher.eval()
+        teacher = tc.train_teacher(data, args, seed, results["relu baseline"], lr=args.lr).eval()
 
         student = copy.deepcopy(teacher)
         sites = tc.swap_sites(student, lambda name, old: PolyActivation(quad, name=name))
@@ -60,24 +57,24 @@ def main(argv=None) -> int:
         def batches():
             return tc.batches(data.x_train, data.y_train, args.batch_size, g)
 
-        with tc.Timer() as t:
+        with Stopwatch() as imitation:
             imitate(student, teacher, list(tc.SITE_NAMES), batches, example, epochs=args.imitation_epochs,
                     lr=args.imitation_lr,
                     on_epoch=lambda k, e, mse: curve.append({"epoch": len(curve), "segment": k, "mse": mse,
                                                              **tc.evaluate(student, data, sites, MONITOR_RANGE)}))
         results[names[2]].runs.append(list(curve))
-        results[names[2]].seconds += t.seconds
+        results[names[2]].seconds += imitation.elapsed
 
         def train_epoch(model, optimizer):
             loss = tc.train_epoch(model, data, optimizer, args.batch_size, g)
             curve.append({"epoch": len(curve), "loss": loss, **tc.evaluate(model, data, sites, MONITOR_RANGE)})
             return loss
 
-        with tc.Timer() as t2:
+        with Stopwatch() as unfreezing:
             gradual_unfreeze(student, list(tc.SITE_NAMES), example, train_epoch, epochs_per_stage=args.unfreeze_epochs,
                              lr=args.unfreeze_lr)
         results[names[3]].runs.append(list(curve))
-        results[names[3]].seconds += t.seconds + t2.seconds
+        results[names[3]].seconds += imitation.elapsed + unfreezing.elapsed
     tc.report(list(results.values()), args, "torch_quail", "Sisyphus QuaIL (x² activations)", reference="relu baseline")
     return 0
 

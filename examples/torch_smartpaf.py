@@ -15,6 +15,7 @@ import copy
 import torch
 
 import torch_common as tc
+from polyfit.reports import Stopwatch
 from polyfit.torch import PolyActivation
 from polyfit.torch.recipes import (ActivationPenalty, AlternateTraining, progressive_replacement, scaled_approximation,
                                    static_scale, tune_gradient, tune_lstsq)
@@ -95,17 +96,14 @@ def main(argv=None) -> int:
     offsets = {n: 0 if n == "relu baseline" else args.epochs - (n in ("direct replacement", "CT")) for n in names}
     results = {n: tc.MethodResult(n, offset=offsets[n]) for n in names}
     for seed in args.seeds:
-        with tc.Timer() as t:
-            teacher, history = tc.train_relu_baseline(data, args, seed, lr=args.lr)
-        results["relu baseline"].runs.append(history)
-        results["relu baseline"].seconds += t.seconds
-        with tc.Timer() as t:
+        teacher = tc.train_teacher(data, args, seed, results["relu baseline"], lr=args.lr)
+        with Stopwatch() as tuning:
             acts = tuned_activations(teacher, data, base, args, seed)
         ranges = {n: a[1].approximation.domain for n, a in acts.items()}
         for label, which in (("direct replacement", 0), ("CT", 1)):
             model = with_activations(teacher, acts, which)
             results[label].runs.append([{"epoch": 0, **tc.evaluate(model, data, tc.sites_of(model), ranges)}])
-            results[label].seconds += t.seconds
+            results[label].seconds += tuning.elapsed
 
         g = tc.seed_everything(seed)
         model = copy.deepcopy(teacher)
@@ -129,22 +127,22 @@ def main(argv=None) -> int:
                 evaluate_now(f"PA {site_name}")
             return curve[-1]["accuracy"] if args.pa_epochs else None
 
-        with tc.Timer() as t:
+        with Stopwatch() as pa:
             progressive_replacement(model, lambda site: copy.deepcopy(acts[site.name][1]).to(args.device), fine_tune,
                                     example, sites=list(tc.SITE_NAMES))
         results["CT + PA"].runs.append(list(curve))
-        results["CT + PA"].seconds += t.seconds
+        results["CT + PA"].seconds += pa.elapsed
 
         def at_epoch(m, optimizer, phase):
             loss = train(m, optimizer)
             evaluate_now(f"AT {phase}")
             return loss
 
-        with tc.Timer() as t2:
+        with Stopwatch() as at:
             AlternateTraining(model, args.coefficient_lr, args.weight_lr).run(at_epoch, rounds=args.at_rounds,
                                                                                coefficient_epochs=1, weight_epochs=2)
         results["CT + PA + AT"].runs.append(list(curve))
-        results["CT + PA + AT"].seconds += t.seconds + t2.seconds
+        results["CT + PA + AT"].seconds += pa.elapsed + at.elapsed
     tc.report(list(results.values()), args, "torch_smartpaf", "SmartPAF: CT + PA + AT", reference="relu baseline")
     return 0
 
