@@ -42,6 +42,8 @@ def check_domain(domain) -> tuple[float, float]:
             raise InputError(f"range {domain!r} must be a finite number > 0 (the domain is [-A, A])")
         return (-a, a)
     try:
+        if isinstance(domain, (str, bytes)):  # "12" would otherwise unpack to (1, 2)
+            raise TypeError
         lo, hi = (float(v) for v in domain)
     except (TypeError, ValueError):
         raise InputError(f"domain {domain!r} must be a number A > 0 or a pair (lo, hi)") from None

@@ -77,3 +77,10 @@ def test_repr_and_html_are_short_and_informative():
     assert "tanh" in text and "degrees=[5]" in text and "ckks_levels=3" in text and len(text) < 200
     html = approx._repr_html_()
     assert "<table>" in html and "CKKS levels 3" in html
+
+
+def test_a_string_domain_is_rejected_not_split_into_characters():
+    from polyfit.problem import check_domain
+
+    with pytest.raises(pf.InputError, match="domain '12'"):
+        check_domain("12")

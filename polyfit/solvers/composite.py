@@ -440,17 +440,13 @@ def _check_max_degree(max_degree) -> int:
 
 
 def _check_bound(domain) -> float:
-    if isinstance(domain, (tuple, list)):
-        if len(domain) != 2 or float(domain[0]) != -float(domain[1]):
-            raise InputError(f"domain {domain!r} must be symmetric (-B, B) or a number B > 0")
-        domain = domain[1]
-    try:
-        bound = float(domain)
-    except (TypeError, ValueError):
-        raise InputError(f"range {domain!r} must be a positive number B (inputs in [-B, B])") from None
-    if not (math.isfinite(bound) and bound > 0):
-        raise InputError(f"range {domain!r} must be a positive finite number B (inputs in [-B, B])")
-    return bound
+    """B from ``B`` or a symmetric ``(-B, B)`` (validated by :func:`polyfit.problem.check_domain`)."""
+    from ..problem import check_domain
+
+    lo, hi = check_domain(domain)
+    if lo != -hi:
+        raise InputError(f"domain {domain!r} must be symmetric (-B, B) or a number B > 0")
+    return hi
 
 
 # --------------------------------------------------------------------------------------
