@@ -20,7 +20,7 @@ from ..approximation import Stage
 from ..errors import ComputationError, InputError
 from ..problem import check_degree, check_domain
 from ..reports import Stopwatch, assemble
-from ..targets import get_target, parse_expr, sympy_expr
+from ..targets import NAMED, get_target, parse_expr, sympy_expr
 
 
 def taylor(target, degree, center=0.0, domain=None):
@@ -40,7 +40,7 @@ def taylor(target, degree, center=0.0, domain=None):
     import sympy
 
     degree = check_degree(degree)
-    if isinstance(target, str) and target.strip().lower() not in _named():
+    if isinstance(target, str) and target.strip().lower() not in NAMED:
         target = parse_expr(target)
     target = get_target(target)
     center = float(center)
@@ -67,12 +67,6 @@ def taylor(target, degree, center=0.0, domain=None):
                   "series_coefficients": [str(a) for a in series],
                   "series_variable": "x - center"}
     return assemble(target, domain, [Stage("monomial", coefficients)], objective=objective, provenance=provenance)
-
-
-def _named():
-    from ..targets import NAMED
-
-    return NAMED
 
 
 def symmetric_series(expr, x, center, degree: int) -> list:
