@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import ComputationError, InputError
 from .surgery import _set_submodule
 
@@ -339,8 +339,6 @@ def bundle(model: nn.Module, *, example_inputs=None, quadratic_domain=(-1.0, 1.0
 
 def save_bundle(model: nn.Module, path, **kwargs) -> str:
     """Write :func:`bundle` as JSON atomically; returns the path."""
-    from ..atomic import atomic_write_text
-
     return atomic_write_text(path, json.dumps(bundle(model, **kwargs), indent=2, allow_nan=False) + "\n")
 
 

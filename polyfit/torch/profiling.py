@@ -65,7 +65,8 @@ class SiteProfile:
         return torch.linspace(-self.histogram_range, self.histogram_range, self.bins + 1, dtype=torch.float64)
 
     def fraction_outside(self, lo: float, hi: float) -> float:
-        """Fraction of the sampled inputs outside [lo, hi] (NaNs count as outside)."""
+        """Fraction of the sampled inputs outside [lo, hi] (the sample holds finite inputs only;
+        ``nan_count`` and ``inf_count`` count the others)."""
         if self.sample is None or self.sample.numel() == 0:
             return math.nan
         s = self.sample

@@ -77,6 +77,7 @@ class Site:
         location: ``file:line`` of the functional call (empty for modules).
         call_shapes: input shape of each call (per-call replacement uses them).
         call_layers_since_previous: ``layers_since_previous`` of each call.
+        call_index: k on the per-call view :meth:`for_call` hands to factories, else None.
     """
 
     name: str
@@ -90,7 +91,7 @@ class Site:
     location: str = ""
     call_shapes: list = field(default_factory=list)
     call_layers_since_previous: list = field(default_factory=list)
-    call_index: int | None = None  # set on the per-call views handed to factories
+    call_index: int | None = None
 
     def for_call(self, k: int) -> "Site":
         """The site as seen by call ``k`` (per-call replacement)."""
