@@ -70,7 +70,8 @@ class Stage:
         if self.quantized is not None:
             q = self.quantized
             if len(q.integers) != len(self.coefficients):
-                raise InputError("quantized integers and coefficients differ in length")
+                raise InputError(f"quantized has {len(q.integers)} integers for {len(self.coefficients)} "
+                                 "coefficients; it needs one integer per coefficient")
             for k, (c, i) in enumerate(zip(self.coefficients, q.integers)):
                 if c != float(i) * 2.0 ** -q.frac_bits:
                     raise InputError(

@@ -483,7 +483,7 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
     """
     degree = _check_degree(degree)
     if precision not in ("auto", "float64", "mpmath"):
-        raise InputError(f"precision {precision!r}; allowed: auto, float64, mpmath")
+        raise InputError(f"precision {precision!r} is not allowed; allowed: auto, float64, mpmath")
     if not (0 < lo < hi and math.isfinite(hi)):
         raise InputError(f"sign stage interval [{lo!r}, {hi!r}] must satisfy 0 < lo < hi")
     if degree == 1:
