@@ -68,7 +68,21 @@ def pillar_warmup(epoch: int, coefficient: float, exponent: int,
     return coefficient, exponent
 
 
-class ActivationPenalty:
+class _Hooked:
+    """Holds ``self._hooks`` (a HookSet); removed by :meth:`close` or on leaving ``with``."""
+
+    def close(self) -> None:
+        self._hooks.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class ActivationPenalty(_Hooked):
     """Record the inputs of activation sites with forward *pre*-hooks and turn them into
     PILLAR's penalty c · mean_l mean_i (x_i/B)^n.
 
@@ -164,15 +178,8 @@ class ActivationPenalty:
 
     def close(self) -> None:
         """Remove the hooks and drop recorded inputs."""
-        self._hooks.close()
+        super().close()
         self.clear()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 class ClipInTraining(nn.Module):
@@ -212,7 +219,7 @@ def check_clip_covered(approximation, clip: float | tuple[float, float], site: s
     return lo, hi
 
 
-class OutOfRangeMonitor:
+class OutOfRangeMonitor(_Hooked):
     """Count, per site, activation inputs outside [lo, hi], NaN inputs and NaN outputs.
 
     Counts accumulate on the device (no host sync per batch) across forwards until
@@ -323,13 +330,3 @@ class OutOfRangeMonitor:
             where = "input" if v["nan_inputs"] else "output"
             raise ComputationError(f"site {name}: NaN in activation {where} ({v['nan_inputs']} NaN inputs, "
                                    f"{v['nan_outputs']} NaN outputs); the activations escaped their range")
-
-    def close(self) -> None:
-        self._hooks.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
