@@ -13,12 +13,21 @@ from pathlib import Path
 from .errors import InputError
 
 
+def existing_folder(path, label: str = "cannot write") -> str:
+    """The folder ``path`` would be written in (absolute); InputError when it does not exist.
+
+    The message reads ``<label> '<path>': folder '<folder>' does not exist``.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise InputError(f"{label} {str(path)!r}: folder {folder!r} does not exist")
+    return folder
+
+
 def atomic_write_bytes(path, data: bytes) -> str:
     """Write ``data`` to ``path`` atomically; returns the path as a string."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError(f"cannot write {str(path)!r}: folder {str(folder)!r} does not exist")
+    folder = existing_folder(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -48,9 +57,7 @@ def save_figure(make_figure, path, dpi: int = 110) -> str:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise InputError(f"cannot write {str(path)!r}: folder {folder!r} does not exist")
+    existing_folder(path)  # before drawing
     fig = make_figure()
     try:
         buffer = io.BytesIO()

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 
-from ..errors import InputError
 
 
 def positive_int(text: str) -> int:
@@ -38,12 +36,12 @@ def add_output_args(parser: argparse.ArgumentParser, plot: bool = True) -> None:
 
 def check_output_paths(args) -> None:
     """Fail before computing if an output folder does not exist (no half-written files)."""
+    from ..atomic import existing_folder
+
     for attr in ("out", "plot"):
         path = getattr(args, attr, None)
         if path:
-            folder = os.path.dirname(os.path.abspath(path))
-            if not os.path.isdir(folder):
-                raise InputError(f"--{attr} {path!r}: folder {folder!r} does not exist")
+            existing_folder(path, label=f"--{attr}")
 
 
 def format_number(value: float) -> str:
