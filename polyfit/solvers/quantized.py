@@ -66,6 +66,8 @@ def solve(problem: FitProblem):
         raise InputError("the quantized solver needs bits (fractional bits F, 1 to 52)")
     if problem.basis != "monomial":
         raise InputError(f"basis {problem.basis!r} is not allowed with bits; quantized coefficients are monomial")
+    if problem.grid == "continuous":
+        raise InputError("grid 'continuous' is not available with bits; use uniform or chebyshev")
     if problem.norm == "linf":
         if problem.solver == "gekko":
             raise InputError("solver 'gekko' solves PILLAR's L2 problem; use method lstsq with it, "
@@ -126,8 +128,6 @@ def l2_formulation(problem: FitProblem):
             "compat": "pillar",
         }
     else:
-        if problem.grid == "continuous":
-            raise InputError("grid 'continuous' is not available with bits; use uniform or chebyshev")
         x = problem.grid_x()
         y = problem.target(x)
         w = problem.grid_weights(x)
@@ -399,8 +399,6 @@ def solve_linf(problem: FitProblem):
     time_limit = float(problem.options.get("time_limit", DEFAULT_LINF_TIME_LIMIT))
     if problem.weight is not None:
         raise InputError("weight is for L2 fits; method minimax with bits minimises the plain max error")
-    if problem.grid == "continuous":
-        raise InputError("grid 'continuous' is not available with bits; use uniform or chebyshev")
     deadline = time.perf_counter() + time_limit
     with Stopwatch() as sw:
         if problem.points is None and problem.samples is None:
