@@ -60,6 +60,28 @@ def test_batchnorm_folding_preserves_outputs(with_dry_run):
     assert torch.allclose(folded(x), plain(x), atol=1e-5)
 
 
+class ConvThenArithmeticThenBN(nn.Module):
+    """conv → y·2 + 1 → bn: the BN's input is not the conv's output (no fold allowed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 1)
+        self.bn = nn.BatchNorm2d(2)
+
+    def forward(self, x):
+        y = self.conv(x)
+        y = y * 2  # the conv's output is freed here ...
+        y = y + 1  # ... and CPython may give its id to this tensor, the BN's input
+        return self.bn(y)
+
+
+def test_batchnorm_folding_by_dry_run_does_not_pair_through_a_reused_tensor_id():
+    for _ in range(5):
+        model = ConvThenArithmeticThenBN().eval()
+        assert fold_batchnorm(model, example_inputs=torch.randn(1, 1, 3, 3)) == []
+        assert isinstance(model.bn, nn.BatchNorm2d)
+
+
 def test_fold_batchnorm_needs_eval_mode():
     with pytest.raises(InputError, match="eval mode"):
         fold_batchnorm(nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)).train())
