@@ -187,7 +187,7 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
         input_fn: ``batch -> inputs`` when the default extraction does not fit.
         seed: seed of the sampling generator (profiles are reproducible).
     """
-    from .surgery import HookSet, default_kinds
+    from .surgery import HookSet, default_kinds, dry_run
 
     if bins < 4 or bins % 4:
         raise InputError(f"bins must be a positive multiple of 4, got {bins!r}")
@@ -204,7 +204,6 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
         device = first.device if first is not None else torch.device("cpu")
     generator = torch.Generator().manual_seed(seed)
     profile = Profile((name, SiteProfile(name, type(mod).__name__, bins=bins)) for name, mod in targets.items())
-    was_training = model.training
     with HookSet() as hooks:
         for name, module in targets.items():
             def hook(mod, args, _p=profile[name]):
@@ -212,15 +211,10 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
                     _p.observe(args[0], sample_size, generator)
 
             hooks.add(module.register_forward_pre_hook(hook))
-        try:
-            model.eval()
-            with torch.no_grad():
-                for i, batch in enumerate(loader):
-                    if max_batches is not None and i >= max_batches:
-                        break
-                    model(*(t.to(device) if isinstance(t, torch.Tensor) else t for t in _model_inputs(batch, input_fn)))
-        finally:
-            model.train(was_training)
+        for i, batch in enumerate(loader):
+            if max_batches is not None and i >= max_batches:
+                break
+            dry_run(model, tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in _model_inputs(batch, input_fn)))
     for p in profile.values():
         if p.sample is not None and p.sample.numel():
             values = torch.quantile(p.sample.double(), torch.tensor(qs, dtype=torch.float64))
