@@ -23,6 +23,19 @@ GRID_KINDS = ("uniform", "chebyshev")
 DEFAULT_POINTS = 1000
 
 
+def check_integer(value, name: str, lo: int, hi: int | None = None) -> int:
+    """``value`` as an int with lo ≤ value ≤ hi (no upper bound when ``hi`` is None).
+
+    Only Python and numpy integers pass (not bools, floats or strings); the InputError reads
+    "<name> <value> must be an integer from <lo> to <hi>" (or "≥ <lo>").
+    """
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+            or value < lo or (hi is not None and value > hi)):
+        allowed = f"≥ {lo}" if hi is None else f"from {lo} to {hi}"
+        raise InputError(f"{name} {value!r} must be an integer {allowed}")
+    return int(value)
+
+
 def check_degree(degree) -> int:
     if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) and not (
         isinstance(degree, float) and degree.is_integer()

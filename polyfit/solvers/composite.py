@@ -434,9 +434,9 @@ def _check_degrees(degrees) -> tuple[int, ...]:
 
 
 def _check_max_degree(max_degree) -> int:
-    if isinstance(max_degree, bool) or not isinstance(max_degree, (int, np.integer)) or not 3 <= max_degree <= MAX_DEGREE_LIMIT:
-        raise InputError(f"max_degree {max_degree!r} must be an integer in [3, {MAX_DEGREE_LIMIT}]")
-    return int(max_degree)
+    from ..problem import check_integer
+
+    return check_integer(max_degree, "max_degree", 3, MAX_DEGREE_LIMIT)
 
 
 def _check_bound(domain) -> float:
@@ -485,6 +485,7 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
     >>> a.degrees, a.depth["ckks_levels"], a.metrics["max_abs_error"] < 2 ** -7.04
     ([7, 7], 7, True)
     """
+    from ..problem import check_integer
     from ..reports import Stopwatch, assemble
 
     function = _check_function(function)
@@ -499,8 +500,8 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
     max_degree = _check_max_degree(max_degree)
     if epsilon is not None:
         epsilon = _check_epsilon(epsilon)
-    if max_depth is not None and (isinstance(max_depth, bool) or not isinstance(max_depth, (int, np.integer)) or max_depth < 1):
-        raise InputError(f"max_depth {max_depth!r} must be a positive integer (CKKS levels)")
+    if max_depth is not None:
+        max_depth = check_integer(max_depth, "max_depth", 1)
     extra = 1 if function in ("relu", "abs") else 0
 
     if degrees is not None:

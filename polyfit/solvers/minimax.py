@@ -41,7 +41,7 @@ from numpy.polynomial import chebyshev as C
 
 from .. import basis as _basis
 from ..errors import ComputationError, InputError
-from ..problem import FitProblem
+from ..problem import FitProblem, check_integer
 from ..reports import Stopwatch, assemble
 from ._remez import EPS, ROUNDING_FACTOR, RemezResult, dense_grid, least_squares, merge_same_sign, remez
 from .lstsq import stage_from_chebyshev
@@ -199,16 +199,13 @@ def _options(options: dict) -> dict:
     tol = out["tol"]
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not (0.0 < float(tol) < 1.0):
         raise InputError(f"minimax tol {tol!r} must be a number in (0, 1)")
-    iters = out["max_iterations"]
-    if isinstance(iters, bool) or not isinstance(iters, (int, np.integer)) or not 1 <= iters <= 10_000:
-        raise InputError(f"minimax max_iterations {iters!r} must be an integer from 1 to 10000")
+    iters = check_integer(out["max_iterations"], "minimax max_iterations", 1, 10_000)
     if not isinstance(out["parity"], bool):
         raise InputError(f"minimax parity {out['parity']!r} must be True or False")
     points = out["points_per_piece"]
-    if points is not None and (isinstance(points, bool) or not isinstance(points, (int, np.integer))
-                               or not 64 <= points <= 1_000_000):
-        raise InputError(f"minimax points_per_piece {points!r} must be an integer from 64 to 1000000")
-    return {"tol": float(tol), "max_iterations": int(iters), "parity": out["parity"], "points_per_piece": points}
+    if points is not None:
+        check_integer(points, "minimax points_per_piece", 64, 1_000_000)
+    return {"tol": float(tol), "max_iterations": iters, "parity": out["parity"], "points_per_piece": points}
 
 
 # -- set-up ---------------------------------------------------------------------------------

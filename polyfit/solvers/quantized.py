@@ -46,7 +46,7 @@ from .. import basis as _basis
 from ..approximation import Stage
 from ..errors import ComputationError, InputError
 from ..metrics import DEFAULT_GRID_POINTS
-from ..problem import FitProblem, chebyshev_extrema
+from ..problem import FitProblem, chebyshev_extrema, check_integer
 from ..reports import Stopwatch, assemble
 from . import _lattice
 
@@ -83,14 +83,9 @@ def _check_options(problem: FitProblem) -> None:
     if unknown:
         raise InputError(f"unknown option(s) {', '.join(map(repr, unknown))} for bits fits; allowed: {', '.join(sorted(OPTIONS))}")
     opts = problem.options
-    if "integer_bound" in opts:
-        b = opts["integer_bound"]
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-            raise InputError(f"integer_bound {b!r} must be an integer ≥ 1")
-    if "max_nodes" in opts:
-        b = opts["max_nodes"]
-        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1:
-            raise InputError(f"max_nodes {b!r} must be an integer ≥ 1")
+    for name in ("integer_bound", "max_nodes"):
+        if name in opts:
+            check_integer(opts[name], name, 1)
     if "time_limit" in opts:
         b = opts["time_limit"]
         if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b <= 0:
