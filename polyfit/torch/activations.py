@@ -22,7 +22,7 @@ import math
 import torch
 from torch import nn
 
-from ..approximation import apply_combine  # operators only: works on tensors too
+from ..approximation import Approximation, Stage, apply_combine  # apply_combine: operators only, works on tensors
 from ..errors import InputError
 
 
@@ -333,8 +333,6 @@ class PolyActivation(nn.Module):
     def __init__(self, approximation, trainable: bool = False, channel_dim: int | None = None,
                  num_channels: int | None = None, clip=False, name: str | None = None, fused: bool = False):
         super().__init__()
-        from ..approximation import Approximation
-
         if not isinstance(approximation, Approximation):
             raise InputError(f"PolyActivation needs a polyfit Approximation, got {type(approximation).__name__}")
         if (channel_dim is None) != (num_channels is None):
@@ -443,7 +441,6 @@ class PolyActivation(nn.Module):
         stages keep their integers only while the coefficients still equal them exactly.
         """
         from ..reports import with_reports
-        from ..approximation import Stage
 
         self.check_finite()
         if self.channel_dim is not None and channel is None:
