@@ -18,13 +18,13 @@ Two backends (docs/verify.md):
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import InputError
 from .precision import DEFAULT_RING_BITS
+from .reports import Stopwatch
 
 BACKENDS = ("ckks", "fixed-point")
 DEFAULT_SAMPLES = 256
@@ -169,12 +169,12 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
     if ring_bits is None:
         ring_bits = int(stored.get("ring_bits") or DEFAULT_RING_BITS)
     check_options(backend, levels, samples, ring_bits, frac_bits, tolerance)
-    start = time.perf_counter()
-    if backend == "ckks":
-        result = _verify_ckks(approx, levels, int(samples), float(tolerance), check_tight)
-    else:
-        result = _verify_fixed_point(approx, int(samples), int(ring_bits), frac_bits)
-    return VerifyResult(**{**result, "time_s": time.perf_counter() - start})
+    with Stopwatch() as sw:
+        if backend == "ckks":
+            result = _verify_ckks(approx, levels, int(samples), float(tolerance), check_tight)
+        else:
+            result = _verify_fixed_point(approx, int(samples), int(ring_bits), frac_bits)
+    return VerifyResult(**{**result, "time_s": sw.elapsed})
 
 
 def ckks_plan(approx, plan_plain):
