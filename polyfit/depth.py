@@ -37,13 +37,13 @@ UNIT_INTERVAL_TOLERANCE = 1e-9
 
 
 def optimal_levels(degree: int) -> int:
-    """⌈log2(d+1)⌉: the fewest CKKS levels any plan for degree d can use."""
-    return math.ceil(math.log2(degree + 1)) if degree > 0 else 0
+    """⌈log2(d+1)⌉ = bitlength(d): the fewest CKKS levels any plan for degree d can use."""
+    return int(degree).bit_length() if degree > 0 else 0
 
 
 def lattigo_levels(degree: int) -> int:
     """Levels of Lattigo's polynomial evaluator for a monomial stage: bits.Len64(d) = ⌈log2(d+1)⌉."""
-    return int(degree).bit_length() if degree > 0 else 0
+    return optimal_levels(degree)
 
 
 def openfhe_levels(degree: int, unit_interval: bool = False) -> int:
