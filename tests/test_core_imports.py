@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = ("torch", "sympy", "scipy.optimize", "matplotlib", "botorch", "tenseal", "gekko")
 
 
@@ -25,3 +27,19 @@ def test_import_polyfit_is_light():
     proc = subprocess.run([sys.executable, "-c", f"import sys, polyfit; print([m for m in {HEAVY!r} + ('scipy',) if m in sys.modules])"],
                           capture_output=True, text=True)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("flags", [[], ["--bits", "10"], ["--method", "minimax"]])
+def test_fit_command_loads_no_third_party_package_but_numpy(flags):
+    code = (
+        "import sys, io, contextlib\n"
+        "before = {m.split('.')[0] for m in sys.modules}\n"
+        "from polyfit.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['fit', '--degree', '4', '--range', '5', '--json'] + {flags!r})\n"
+        "new = {m.split('.')[0] for m in sys.modules} - before\n"
+        "print(rc, sorted(m for m in new if m not in sys.stdlib_module_names and not m.startswith('_')\n"
+        "                 and m not in ('numpy', 'polyfit')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr
