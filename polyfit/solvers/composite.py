@@ -727,9 +727,7 @@ class MaxApproximation:
         a = np.asarray(a, dtype=float)
         b = np.asarray(b, dtype=float)
         d = a - b
-        s = d * self.sign.input_scale
-        for stage in self.sign.stages:
-            s = stage(s)
+        s = self.sign.stage_outputs(d)[-1]  # the composite sign of a − b, without its combine
         return ((a + b) + d * s) / 2
 
     @property
