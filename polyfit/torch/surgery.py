@@ -462,7 +462,7 @@ def _fx_rewrite_functionals(model: nn.Module, make, functional_sites: list[Site]
                          "replace its functional activations by nn modules instead") from None
     gm = tfx.GraphModule(model, graph)
     table = functional_activations()
-    method_names = {"relu": "Tensor.relu", "relu_": "Tensor.relu_", "sigmoid": "Tensor.sigmoid", "tanh": "Tensor.tanh"}
+    method_names = {label.removeprefix("Tensor."): label for label in table.values() if label.startswith("Tensor.")}
     nodes = []
     for node in gm.graph.nodes:
         if node.op == "call_function" and _hashable(node.target) and node.target in table:
