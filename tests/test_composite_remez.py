@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from polyfit.errors import ComputationError, InputError
-from polyfit.solvers.sign_remez import (full_sign_problem, initial_reference, odd_sign_problem, remez,
-                                        sign_stage)
+from polyfit.problem import chebyshev_extrema
+from polyfit.solvers.sign_remez import full_sign_problem, odd_sign_problem, remez, sign_stage
 
 
 def local_extrema(x, e):
@@ -39,7 +39,8 @@ def test_odd_sign_stage_equioscillates_on_both_intervals():
 def test_two_interval_full_basis_alternates_across_the_gap_and_equals_the_odd_optimum():
     degree, lo = 7, 0.2
     problem = full_sign_problem(degree, lo, 1.0)
-    reference = np.concatenate([-initial_reference(lo, 1.0, 5)[::-1], initial_reference(lo, 1.0, 5)])[:degree + 2]
+    half = chebyshev_extrema((lo, 1.0), 5)
+    reference = np.concatenate([-half[::-1], half])[:degree + 2]
     result = remez(problem, reference)
     odd = sign_stage(degree, lo, 1.0)
     assert result.max_error == pytest.approx(odd.error, rel=1e-7)

@@ -346,11 +346,6 @@ def full_sign_problem(degree: int, lo, hi) -> RemezProblem:
     return RemezProblem(columns, target, ((-hi, -lo), (lo, hi)), degree + 1, fast)
 
 
-def initial_reference(lo: float, hi: float, count: int) -> np.ndarray:
-    """Chebyshev–Lobatto points of [lo, hi] (increasing)."""
-    return chebyshev_extrema((lo, hi), count)
-
-
 def reference_in_window(reference, lo: float, hi: float) -> np.ndarray:
     """Reference points as t(x²) ∈ [−1, 1], to warm-start a nearby interval."""
     x = np.asarray(reference, dtype=float)
