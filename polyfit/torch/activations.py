@@ -336,7 +336,8 @@ class PolyActivation(nn.Module):
         if not isinstance(approximation, Approximation):
             raise InputError(f"PolyActivation needs a polyfit Approximation, got {type(approximation).__name__}")
         if (channel_dim is None) != (num_channels is None):
-            raise InputError("give channel_dim and num_channels together (per-channel), or neither (per-layer)")
+            raise InputError(f"give channel_dim and num_channels together (per-channel), or neither (per-layer); "
+                             f"got channel_dim={channel_dim!r}, num_channels={num_channels!r}")
         if num_channels is not None and (int(num_channels) != num_channels or num_channels < 1):
             raise InputError(f"num_channels must be a positive integer, got {num_channels!r}")
         self.approximation = approximation

@@ -29,7 +29,8 @@ class TrainableQuadratic(nn.Module):
                  channel_dim: int | None = None, num_channels: int | None = None):
         super().__init__()
         if (channel_dim is None) != (num_channels is None):
-            raise InputError("give channel_dim and num_channels together (per-channel), or neither")
+            raise InputError(f"give channel_dim and num_channels together (per-channel), or neither (per-layer); "
+                             f"got channel_dim={channel_dim!r}, num_channels={num_channels!r}")
         shape = () if num_channels is None else (int(num_channels),)
         self.channel_dim = channel_dim
         self.num_channels = num_channels
