@@ -67,30 +67,24 @@ def bits_of(magnitude: float) -> int:
 def truncation_peak(plan, x: np.ndarray, frac_bits: int) -> float:
     """Largest |integer| of the truncation model over inputs ``x`` (float estimate)."""
     scale = 2.0 ** frac_bits
-    values = {0: np.asarray(x, dtype=float)}
-    peak = float(np.max(np.abs(values[0]))) * scale
+    x = np.asarray(x, dtype=float)
+    peak = float(np.max(np.abs(x))) * scale
+
+    def seen(v, raw_scale):
+        """Record the largest integer of ``v`` held at scale ``raw_scale`` (before any truncation)."""
+        nonlocal peak
+        peak = max(peak, float(np.max(np.abs(v) * raw_scale)))
+        return v
+
+    def mul_const(a, c):
+        if is_integer(c):  # a public integer: stays at scale 2^F
+            return seen(a * c, scale)
+        return seen(a * (fixed_constant(c, frac_bits) / scale), scale * scale)
+
     with np.errstate(all="ignore"):
-        for op in plan.ops:
-            a = values[op.a]
-            if op.kind == "mul":
-                v = a * values[op.b]
-                raw = np.abs(v) * scale * scale
-            elif op.kind == "mul_const":
-                if is_integer(op.const):
-                    v = a * op.const
-                    raw = np.abs(v) * scale
-                else:
-                    c = fixed_constant(op.const, frac_bits) / scale
-                    v = a * c
-                    raw = np.abs(v) * scale * scale
-            elif op.kind == "add":
-                v = a + values[op.b]
-                raw = np.abs(v) * scale
-            else:
-                v = a + fixed_constant(op.const, frac_bits) / scale
-                raw = np.abs(v) * scale
-            values[op.out] = v
-            peak = max(peak, float(np.max(raw)))
+        plan.execute(x, mul=lambda a, b: seen(a * b, scale * scale), mul_const=mul_const,
+                     add=lambda a, b: seen(a + b, scale),
+                     add_const=lambda a, c: seen(a + fixed_constant(c, frac_bits) / scale, scale))
     return peak if math.isfinite(peak) else math.inf
 
 

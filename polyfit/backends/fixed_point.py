@@ -73,24 +73,25 @@ def _truncate(values: np.ndarray, bits: int) -> np.ndarray:
 
 def run_truncation(approximation, x, frac_bits: int, ring_bits: int, wrap: bool = True) -> FixedPointRun:
     """Execute the evaluation plan with truncation after each product."""
-    plan = approximation_plan(approximation)
     ring = _Ring(ring_bits, wrap)
-    regs = {0: ring.see(encode(x, frac_bits))}
-    for op in plan.ops:
-        a = regs[op.a]
-        if op.kind == "mul":
-            out = _truncate(ring.see(a * regs[op.b]), frac_bits)
-        elif op.kind == "mul_const" and is_integer(op.const):
-            out = a * int(op.const)
-        elif op.kind == "mul_const":
-            out = _truncate(ring.see(a * fixed_constant(op.const, frac_bits)), frac_bits)
-        elif op.kind == "add":
-            out = a + regs[op.b]
-        else:
-            out = a + fixed_constant(op.const, frac_bits)
-        regs[op.out] = ring.see(out)
-    return FixedPointRun(decode(regs[plan.output], frac_bits), ring.peak.bit_length() + 1,
-                         ring.peak >= ring.half, MODELS[0])
+
+    def mul(a, b):
+        return ring.see(_truncate(ring.see(a * b), frac_bits))
+
+    def mul_const(a, c):
+        if is_integer(c):  # a public integer: no truncation
+            return ring.see(a * int(c))
+        return ring.see(_truncate(ring.see(a * fixed_constant(c, frac_bits)), frac_bits))
+
+    def add(a, b):
+        return ring.see(a + b)
+
+    def add_const(a, c):
+        return ring.see(a + fixed_constant(c, frac_bits))
+
+    out = approximation_plan(approximation).execute(ring.see(encode(x, frac_bits)), mul=mul, mul_const=mul_const,
+                                                    add=add, add_const=add_const)
+    return FixedPointRun(decode(out, frac_bits), ring.peak.bit_length() + 1, ring.peak >= ring.half, MODELS[0])
 
 
 def run_single_rescale(approximation, x, frac_bits: int, ring_bits: int, wrap: bool = True) -> FixedPointRun:
