@@ -30,13 +30,13 @@ decryption. The operations performed are those of the plan, one for one.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import ComputationError, InputError, MissingExtraError
 from ..plan import Plan, is_integer
+from ..reports import Stopwatch
 
 DEFAULT_SCALE_BITS = 40
 OUTER_BITS = 60
@@ -331,14 +331,12 @@ def run_plan(plan: Plan, inputs, levels: int, scale_bits: int = DEFAULT_SCALE_BI
     params = choose_parameters(levels, scale_bits, slots=len(inputs))
     context = make_context(params)
     ts = require_tenseal()
-    start = time.perf_counter()
-    encrypted = ts.ckks_vector(context, inputs.tolist())
-    encrypt_seconds = time.perf_counter() - start
+    with Stopwatch() as encryption:
+        encrypted = ts.ckks_vector(context, inputs.tolist())
     executor = _Executor(context, data_primes(context), 2.0 ** scale_bits, len(inputs), compensate)
-    start = time.perf_counter()
     try:
-        result = executor.execute(plan, encrypted)
-        seconds = time.perf_counter() - start
+        with Stopwatch() as evaluation:
+            result = executor.execute(plan, encrypted)
         ct = result.ct
         outputs = np.asarray(ct.decrypt(), dtype=float)[: len(inputs)] / result.g
         consumed = params.levels + 1 - ct.ciphertext()[0].coeff_modulus_size()
@@ -352,7 +350,7 @@ def run_plan(plan: Plan, inputs, levels: int, scale_bits: int = DEFAULT_SCALE_BI
         raise ComputationError(f"TenSEAL failed: {' '.join(str(exc).split())}") from None
     if not np.all(np.isfinite(outputs)):
         raise ComputationError("decryption produced non-finite values")
-    return CKKSRun(outputs, int(consumed), seconds, encrypt_seconds, params)
+    return CKKSRun(outputs, int(consumed), evaluation.elapsed, encryption.elapsed, params)
 
 
 def input_multiplier(domain) -> float:
