@@ -119,7 +119,7 @@ def solve(problem: FitProblem):
         breakpoints = tuple(sorted(float(window.u_of(b)) for b in target.breakpoints
                                    if problem.domain[0] < b < problem.domain[1]))
         reduction = _choose_reduction(g, problem.degree, window, pieces, breakpoints, options["parity"])
-        result, cheb = _run(g, reduction, problem.degree, options, label)
+        result, cheb = _run(g, reduction, options, label)
         notes = []
         if reduction.kind != "none":
             full_error = _full_error_max(g, cheb, pieces, breakpoints, result.reference, options)
@@ -127,7 +127,7 @@ def solve(problem: FitProblem):
                 notes.append(f"parity reduction '{reduction.kind}' did not hold on the whole domain "
                              f"(error {full_error:.3e} > {result.upper_bound:.3e}); solved without it")
                 reduction = _no_reduction(problem.degree, pieces, breakpoints)
-                result, cheb = _run(g, reduction, problem.degree, options, label)
+                result, cheb = _run(g, reduction, options, label)
     if result.rounding_limited:
         gap = result.upper_bound - result.lower_bound
         notes.append(f"the de la Vallée Poussin gap {gap:.1e} (relative {result.relative_gap:.1e}) is below float64 "
@@ -283,7 +283,7 @@ def _choose_reduction(g, degree, window: Window, pieces, breakpoints, parity: bo
 
 
 # -- solve and certify ------------------------------------------------------------------------
-def _run(g, reduction: Reduction, degree: int, options: dict, label: str):
+def _run(g, reduction: Reduction, options: dict, label: str):
     """Remez on the reduced problem; returns (result, full Chebyshev coefficients on the window)."""
     try:
         result = remez(reduction.fitted_function(g), reduction.pieces, reduction.degrees,
