@@ -64,10 +64,9 @@ def format_report(approx: Approximation) -> str:
         if stage.quantized:
             head += f", integers × 2^-{stage.quantized.frac_bits}"
         lines.append(head)
-        var = "T" if stage.basis == "chebyshev" else "x^"
         for k, c in enumerate(stage.coefficients):
             integer = f"{stage.quantized.integers[k]:>14d}" if stage.quantized else ""
-            label = f"{var}{k}" if stage.basis == "chebyshev" else f"x^{k}"
+            label = f"T{k}" if stage.basis == "chebyshev" else f"x^{k}"
             lines.append(f"  {label:<6}{c:>+24.17g}{integer}")
     m = approx.metrics
     if m:
