@@ -248,3 +248,8 @@ def test_cli_sign_minimax_is_a_one_line_input_error(cli, in_tmp):
     code, out, err = cli("fit", "--function", "sign", "--method", "minimax", "--degree", "8", "--range", "1")
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1 and "composite" in err
+
+
+def test_sign_away_from_its_jump_is_a_continuous_target():
+    a = minimax("sign", 4, (0.5, 2.0))
+    assert a.metrics["max_abs_error"] < 1e-12

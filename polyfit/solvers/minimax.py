@@ -47,7 +47,6 @@ from ._remez import EPS, ROUNDING_FACTOR, RemezResult, dense_grid, least_squares
 from .lstsq import stage_from_chebyshev
 
 DEFAULT_OPTIONS = {"tol": 1e-9, "max_iterations": 60, "parity": True, "points_per_piece": None}
-SIGN_LIKE = ("sign", "step")
 PARITY_SAMPLES = 257
 POLYNOMIAL_PART_MAX_DEGREE = 4
 POLYNOMIAL_PART_TOLERANCE = 1e-12
@@ -161,8 +160,8 @@ def _check_problem(problem: FitProblem) -> None:
         raise InputError("minimax is continuous on the domain: points and grid are for method lstsq "
                          "(or for method minimax with bits)")
     jump = _jump(problem)
-    if name in SIGN_LIKE or jump is not None:
-        where = f" jumps at x = {jump:g}" if jump is not None else " is discontinuous"
+    if jump is not None:  # sign, step, and any expression with a jump inside the domain
+        where = f" jumps at x = {jump:g}"
         if problem.exclude is not None:
             raise InputError(f"target {name!r}{where}: the two-interval Remez with exclude "
                              f"{tuple(problem.exclude)} is done by `polyfit composite` (pf.composite); "
