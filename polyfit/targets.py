@@ -114,7 +114,7 @@ def get_target(spec) -> Target:
         raise InputError(f"unknown function {spec!r}; allowed: {', '.join(target_names())} (or --expr)")
     if callable(spec):
         name = getattr(spec, "__name__", None) or type(spec).__name__
-        return Target("<lambda>" if name == "<lambda>" else name, None, spec)
+        return Target(name, None, spec)
     raise InputError(f"target must be a function name, a callable or a Target, got {spec!r}")
 
 
