@@ -67,20 +67,33 @@ def check_domain(domain) -> tuple[float, float]:
     return (lo, hi)
 
 
+def _whole_number(value) -> int | None:
+    """``value`` as an int when it is a whole number (10, numpy 10, 10.0 or "10"), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return int(number) if number.is_integer() else None
+
+
 def check_bits(bits) -> int | None:
     if bits is None:
         return None
-    if isinstance(bits, bool) or not float(bits).is_integer() or not 1 <= int(bits) <= MAX_BITS:
+    frac_bits = _whole_number(bits)
+    if frac_bits is None or not 1 <= frac_bits <= MAX_BITS:
         raise InputError(f"bits {bits!r} is out of range; allowed: integers 1 to {MAX_BITS}")
-    return int(bits)
+    return frac_bits
 
 
 def check_points(points, degree: int) -> int | None:
     if points is None:
         return None
-    if isinstance(points, bool) or not float(points).is_integer() or int(points) <= degree:
+    count = _whole_number(points)
+    if count is None or count <= degree:
         raise InputError(f"points {points!r} must be an integer > degree ({degree})")
-    return int(points)
+    return count
 
 
 def chebyshev_nodes(domain, points: int) -> np.ndarray:

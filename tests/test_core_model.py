@@ -84,3 +84,9 @@ def test_a_string_domain_is_rejected_not_split_into_characters():
 
     with pytest.raises(pf.InputError, match="domain '12'"):
         check_domain("12")
+
+
+@pytest.mark.parametrize("kwargs", [{"bits": "abc"}, {"points": "x"}, {"points": [1]}])
+def test_non_numeric_bits_and_points_are_input_errors(kwargs):
+    with pytest.raises(pf.InputError, match=next(iter(kwargs))):
+        pf.fit("relu", 4, 5, **kwargs)
