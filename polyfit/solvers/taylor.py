@@ -43,9 +43,13 @@ def taylor(target, degree, center=0.0, domain=None):
     if isinstance(target, str) and target.strip().lower() not in NAMED:
         target = parse_expr(target)
     target = get_target(target)
-    center = float(center)
-    if not math.isfinite(center):
-        raise InputError(f"center {center!r} must be finite")
+    try:
+        center_value = float(center)
+    except (TypeError, ValueError):
+        center_value = math.nan
+    if not math.isfinite(center_value):
+        raise InputError(f"center {center!r} must be a finite number")
+    center = center_value
     domain = check_domain(domain if domain is not None else (center - 1.0, center + 1.0))
     expr, x = sympy_expr(target)
     c = sympy.nsimplify(center, rational=True) if center != 0.0 else sympy.Integer(0)
