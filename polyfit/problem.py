@@ -214,16 +214,26 @@ def make_problem(target, degree, domain, *, norm="l2", grid="uniform", points=No
         raise InputError(f"solver {solver!r} is not allowed; allowed: exact, gekko")
     if compat not in (None, "pillar"):
         raise InputError(f"compat {compat!r} is not allowed; allowed: pillar")
-    input_scale = float(input_scale)
-    if not math.isfinite(input_scale) or input_scale == 0.0:
-        raise InputError(f"input_scale {input_scale!r} must be finite and non-zero")
+    try:
+        scale = float(input_scale)
+    except (TypeError, ValueError):
+        scale = math.nan
+    if not math.isfinite(scale) or scale == 0.0:
+        raise InputError(f"input_scale {input_scale!r} must be a finite, non-zero number")
+    input_scale = scale
     if samples is not None:
         samples = np.asarray(samples, dtype=float).ravel()
         if samples.size <= degree or not np.all(np.isfinite(samples)):
             raise InputError(f"samples must be finite and more than degree ({degree}); got {samples.size}")
     if exclude is not None:
-        exclude = (float(exclude[0]), float(exclude[1]))
-        if not exclude[0] < exclude[1]:
-            raise InputError(f"exclude {exclude} must have lo < hi")
+        try:
+            if isinstance(exclude, (str, bytes)):
+                raise TypeError
+            a, b = (float(v) for v in exclude)
+        except (TypeError, ValueError):
+            raise InputError(f"exclude {exclude!r} must be a pair (a, b) of numbers") from None
+        if not a < b:
+            raise InputError(f"exclude {exclude!r} must have a < b")
+        exclude = (a, b)
     return FitProblem(target, degree, domain, norm, grid, points, weight, samples, basis, input_scale,
                       frac_bits, solver, compat, exclude, dict(options or {}))

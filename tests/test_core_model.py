@@ -90,3 +90,9 @@ def test_a_string_domain_is_rejected_not_split_into_characters():
 def test_non_numeric_bits_and_points_are_input_errors(kwargs):
     with pytest.raises(pf.InputError, match=next(iter(kwargs))):
         pf.fit("relu", 4, 5, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"input_scale": "x"}, {"exclude": "12"}, {"exclude": (2.0, 1.0)}])
+def test_bad_input_scale_and_exclude_are_input_errors(kwargs):
+    with pytest.raises(pf.InputError, match=next(iter(kwargs))):
+        pf.fit("relu", 4, 5, **kwargs)
