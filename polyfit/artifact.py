@@ -38,18 +38,19 @@ def to_dict(approx: Approximation) -> dict:
         "precision": approx.precision,
         "provenance": approx.provenance,
     }
-    return _finite(out)
+    return json_ready(out)
 
 
-def _finite(value):
+def json_ready(value):
+    """``value`` with numpy scalars/arrays made plain and non-finite floats made None (JSON null)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalar
-        return _finite(value.item())
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy array or scalar
+        return json_ready(value.tolist())
     return value
 
 

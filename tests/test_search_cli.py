@@ -90,3 +90,10 @@ def test_cli_workers_evaluate_batches_in_processes(tmp_path, capsys):
         assert rc == 0, capsys.readouterr().err
         history = json.loads((tmp_path / "h.json").read_text())
         assert len(history["evaluations"]) == 4 and all(e["score"] is not None for e in history["evaluations"])
+
+
+def test_cli_bad_history_folder_names_the_history_flag(tmp_path, capsys):
+    code = main(["search", "--degrees", "2-3", "--range-bounds", "1", "2", "--objective", "gaussian:sigma=2",
+                 "--budget", "5", "--history", str(tmp_path / "missing" / "h.json"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("polyfit search: error: --history ") and err.count("\n") == 1

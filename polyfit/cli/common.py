@@ -34,11 +34,11 @@ def add_output_args(parser: argparse.ArgumentParser, plot: bool = True) -> None:
         parser.add_argument("--plot", metavar="PNG", help="also save a plot (target, approximation, error) as PNG")
 
 
-def check_output_paths(args) -> None:
-    """Fail before computing if an output folder does not exist (no half-written files)."""
+def check_output_paths(args, flags=("out", "plot")) -> None:
+    """Fail before computing if the folder of an output flag does not exist (no half-written files)."""
     from ..atomic import existing_folder
 
-    for attr in ("out", "plot"):
+    for attr in flags:
         path = getattr(args, attr, None)
         if path:
             existing_folder(path, label=f"--{attr}")

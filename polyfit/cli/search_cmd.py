@@ -44,8 +44,7 @@ def run(args) -> int:
     from .common import check_output_paths, emit
     from .fit_cmd import resolve_target
 
-    check_output_paths(args)
-    check_output_paths(SimpleNamespace(out=args.history))
+    check_output_paths(args, flags=("out", "plot", "history"))
     target = resolve_target(args)
     bits = _int_list(args.bits, "--bits") if args.bits else None
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())

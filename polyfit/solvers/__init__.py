@@ -1,4 +1,4 @@
-"""Solver families, one module each: lstsq, minimax, quantized, taylor, composite, search.
+"""Solver families: lstsq, minimax, quantized, taylor, composite (modules) and search (a package).
 
 Each exposes a function returning an :class:`~polyfit.approximation.Approximation` built by
 :func:`polyfit.reports.assemble`, so provenance has the same fields everywhere.

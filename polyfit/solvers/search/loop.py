@@ -13,7 +13,8 @@ import numpy as np
 from ...errors import InputError
 from .evaluate import evaluate_point, portable_target
 from .proposal import DEFAULT_ACQUISITION, import_botorch, propose, unit_bounds
-from .result import Evaluation, SearchResult, best_index, best_so_far, json_ready
+from ...artifact import json_ready
+from .result import Evaluation, SearchResult, best_index, best_so_far
 from .space import SearchSpace, parse_degrees
 
 STRATEGIES = ("bo", "random")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ...artifact import json_ready
 from .space import SearchSpace
 
 SCHEMA = "polyfit/search-result"
@@ -277,17 +278,3 @@ def pareto_indices(scores, levels, direction: str) -> list[int]:
         if not dominated and not duplicate:
             front.append((a, i))
     return [i for _, i in sorted(front)]
-
-
-def json_ready(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return json_ready(value.tolist())
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return json_ready(value.item())
-    return value
