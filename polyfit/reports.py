@@ -27,9 +27,21 @@ def assemble(target, domain, stages, *, objective: dict, provenance: dict, input
     return with_reports(approx, exclude=exclude, grid_points=grid_points, ring_bits=ring_bits, frac_bits=frac_bits)
 
 
-def with_reports(approx: Approximation, *, exclude=None, grid_points: int = DEFAULT_GRID_POINTS,
+_STORED = object()  # default of with_reports: keep the metric grid the approximation already states
+
+
+def with_reports(approx: Approximation, *, exclude=_STORED, grid_points=_STORED,
                  ring_bits: int = DEFAULT_RING_BITS, frac_bits: int | None = None) -> Approximation:
-    """Recompute metrics, depth and precision of ``approx`` (pure: returns a new value)."""
+    """Recompute metrics, depth and precision of ``approx`` (pure: returns a new value).
+
+    ``exclude`` and ``grid_points`` default to those of ``approx.metrics`` (so a modified copy
+    is measured like the original), else to no exclusion and 10001 points.
+    """
+    stored = approx.metrics or {}
+    if exclude is _STORED:
+        exclude = tuple(stored["exclude"]) if stored.get("exclude") else None
+    if grid_points is _STORED:
+        grid_points = int(stored.get("grid_points") or DEFAULT_GRID_POINTS)
     metrics = measure(approx, approx.target, approx.domain, grid_points, exclude)
     return approx.replace(metrics=metrics, depth=depth_report(approx),
                           precision=precision_report(approx, frac_bits=frac_bits, ring_bits=ring_bits))

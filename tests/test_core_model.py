@@ -96,3 +96,13 @@ def test_non_numeric_bits_and_points_are_input_errors(kwargs):
 def test_bad_input_scale_and_exclude_are_input_errors(kwargs):
     with pytest.raises(pf.InputError, match=next(iter(kwargs))):
         pf.fit("relu", 4, 5, **kwargs)
+
+
+def test_with_reports_keeps_the_stored_metric_grid():
+    from polyfit.reports import with_reports
+
+    approx = assemble("sign", (-1, 1), [Stage("monomial", [0.0, 1.5, 0.0, -0.5])], objective={},
+                      provenance={"solver": "test"}, exclude=(-0.25, 0.25), grid_points=501)
+    changed = with_reports(approx.replace(stages=(Stage("monomial", [0.0, 1.4, 0.0, -0.4]),)))
+    assert changed.metrics["exclude"] == [-0.25, 0.25] and changed.metrics["grid_points"] == 501
+    assert with_reports(approx, exclude=None).metrics["exclude"] is None

@@ -461,9 +461,7 @@ class PolyActivation(nn.Module):
             "coefficients changed by training in polyfit.torch; objective describes the initial fit"]
         provenance["trained_from"] = self.approximation.provenance.get("solver")
         provenance["solver"] = "torch-trained"
-        exclude = (self.approximation.metrics or {}).get("exclude")
-        return with_reports(self.approximation.replace(stages=tuple(stages), provenance=provenance),
-                            exclude=tuple(exclude) if exclude else None)
+        return with_reports(self.approximation.replace(stages=tuple(stages), provenance=provenance))
 
     def to_approximations(self) -> list:
         """One Approximation per channel (per-channel modules) or a one-element list."""
