@@ -27,7 +27,7 @@ import polyfit as pf
 from polyfit.backends import ckks
 from polyfit.depth import optimal_levels
 from polyfit.plan import stage_plan
-from polyfit.verify import verify
+from polyfit.verification import verify
 
 
 def paterson_stockmeyer(d: int) -> int:

@@ -47,7 +47,7 @@ def __getattr__(name):
 
         return search
     if name == "verify":
-        from .verify import verify
+        from .verification import verify
 
         return verify
     raise AttributeError(f"module 'polyfit' has no attribute {name!r}")

@@ -106,3 +106,12 @@ def test_with_reports_keeps_the_stored_metric_grid():
     changed = with_reports(approx.replace(stages=(Stage("monomial", [0.0, 1.4, 0.0, -0.4]),)))
     assert changed.metrics["exclude"] == [-0.25, 0.25] and changed.metrics["grid_points"] == 501
     assert with_reports(approx, exclude=None).metrics["exclude"] is None
+
+
+def test_lazy_api_names_stay_functions_after_their_modules_are_imported():
+    import polyfit.solvers.composite  # noqa: F401
+    import polyfit.solvers.search  # noqa: F401
+    import polyfit.verification  # noqa: F401
+
+    assert callable(pf.verify) and callable(pf.composite) and callable(pf.search) and callable(pf.taylor)
+    assert pf.verify.__module__ == "polyfit.verification"

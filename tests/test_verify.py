@@ -8,7 +8,7 @@ import pytest
 
 import polyfit as pf
 from polyfit.errors import InputError, MissingExtraError
-from polyfit.verify import sample_inputs, verify
+from polyfit.verification import sample_inputs, verify
 
 
 
@@ -147,3 +147,11 @@ def test_cli_exit_codes(headline, cli, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tenseal", None)
     code, _, err = cli("verify", headline)
     assert code == 2 and "polyfit-ppml[he]" in err
+
+
+@pytest.mark.parametrize("options,fragment", [({"levels": 2.7}, "levels 2.7"), ({"samples": "many"}, "samples 'many'"),
+                                              ({"ring_bits": 200}, "ring bits 200"), ({"frac_bits": 64}, "frac bits 64")])
+def test_api_options_must_be_integers_in_range(options, fragment):
+    approx = pf.fit("relu", 4, 5, bits=10)
+    with pytest.raises(pf.InputError, match=fragment):
+        pf.verify(approx, backend="fixed-point", **options)

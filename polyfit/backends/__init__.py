@@ -4,5 +4,5 @@
 - :mod:`polyfit.backends.fixed_point`: exact-integer simulation of a 2^R ring with F
   fractional bits (truncation after each product, or single rescale).
 
-:func:`polyfit.verify.verify` drives both; see docs/verify.md.
+:func:`polyfit.verification.verify` drives both; see docs/verify.md.
 """

@@ -25,7 +25,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import json
 
-    from ..verify import format_result, verify
+    from ..verification import format_result, verify
 
     result = verify(args.path, backend=args.backend, levels=args.levels, samples=args.samples,
                     ring_bits=args.ring_bits, frac_bits=args.frac_bits, tolerance=args.tolerance)

@@ -24,6 +24,7 @@ import numpy as np
 
 from .errors import InputError
 from .precision import DEFAULT_RING_BITS
+from .problem import check_integer
 from .reports import Stopwatch
 
 BACKENDS = ("ckks", "fixed-point")
@@ -97,15 +98,13 @@ def check_options(backend: str, levels, samples, ring_bits, frac_bits, tolerance
     """Raise InputError (one line) for a bad option."""
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
-    if levels is not None and int(levels) < 1:
-        raise InputError(f"levels must be ≥ 1, got {levels}")
-    if int(samples) < 2:
-        raise InputError(f"samples must be ≥ 2, got {samples}")
-    if not MIN_RING_BITS <= int(ring_bits) <= MAX_RING_BITS:
-        raise InputError(f"ring bits must be in [{MIN_RING_BITS}, {MAX_RING_BITS}], got {ring_bits}")
-    if frac_bits is not None and not 0 <= int(frac_bits) < int(ring_bits):
-        raise InputError(f"frac bits must be in [0, ring bits = {ring_bits}), got {frac_bits}")
-    if not (tolerance > 0 and np.isfinite(tolerance)):
+    if levels is not None:
+        check_integer(levels, "levels", 1)
+    check_integer(samples, "samples", 2)
+    check_integer(ring_bits, "ring bits", MIN_RING_BITS, MAX_RING_BITS)
+    if frac_bits is not None:
+        check_integer(frac_bits, "frac bits", 0, int(ring_bits) - 1)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not (tolerance > 0 and np.isfinite(tolerance)):
         raise InputError(f"tolerance must be a positive number, got {tolerance}")
 
 
