@@ -330,6 +330,29 @@ def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[lis
     return stage_coefficients, approximation.combine in ("relu", "abs")
 
 
+STAGE_INPUT_MARGIN = 1.02  # later stage inputs are scaled into [−1/1.02, 1/1.02] ⊂ [−1, 1]
+
+
+def normalise_stage_inputs(approximation, stage_coefficients) -> list[np.ndarray]:
+    """Rescale so that every later stage reads w_k = v_k / R_k with |w_k| < 1.
+
+    R_k = 1.02 · max|v_k| over the domain (v_k the input of stage k ≥ 1, measured on a dense
+    grid; the 2 % margin covers values between grid points). Stage k − 1's coefficients are
+    divided by R_k (its output becomes w_k; no level spent) and stage k's become c_j·R_k^j.
+    The polynomial is unchanged; in the Chebyshev basis every T_j(w_k) then stays in [−1, 1].
+    """
+    from .depth import stage_input_ranges
+
+    out = [np.array(c, dtype=float) for c in stage_coefficients]
+    for k, (lo, hi) in enumerate(stage_input_ranges(approximation)[1:], start=1):
+        radius = STAGE_INPUT_MARGIN * max(abs(lo), abs(hi))
+        if not (np.isfinite(radius) and radius > 0.0):
+            continue
+        out[k - 1] = out[k - 1] / radius
+        out[k] = out[k] * radius ** np.arange(len(out[k]))
+    return out
+
+
 def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str = "monomial") -> Plan:
     """Plan for a whole :class:`~polyfit.approximation.Approximation`.
 
@@ -340,15 +363,16 @@ def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str 
     scheduled in ⌈log2(d+1)⌉ levels (:func:`stage_plan`), stages chain, and ``combine``
     relu/abs add one product by x (one level).
 
-    ``basis="chebyshev"`` runs the same schedule on T_k(v) instead of v^k (v a stage's
-    input): the same products and levels, but coefficients of size ~ max|p| instead of the
-    huge, cancelling monomial ones, which is what keeps CKKS accurate at high degree when
-    every stage input lies in [−1, 1].
+    ``basis="chebyshev"`` runs the same schedule on T_k(w) instead of w^k, with every later
+    stage's input scaled into [−1, 1] (:func:`normalise_stage_inputs`): the same products and
+    levels, but coefficients of size ~ max|p| instead of the huge, cancelling monomial ones,
+    which is what keeps CKKS accurate at high degree.
     """
     if basis not in PLAN_BASES:
         raise ValueError(f"unknown plan basis {basis!r}; allowed: {', '.join(PLAN_BASES)}")
     stage_coefficients, ends_with_input = plan_coefficients(approximation, input_multiplier)
     if basis == "chebyshev":
+        stage_coefficients = normalise_stage_inputs(approximation, stage_coefficients)
         stage_coefficients = [np.polynomial.chebyshev.poly2cheb(c) for c in stage_coefficients]
     baby = [_best_baby_steps(c, basis)[0] for c in stage_coefficients]
     return _plan_stages(stage_coefficients, ends_with_input, baby, basis)

@@ -32,7 +32,6 @@ DEFAULT_SAMPLES = 256
 DEFAULT_TOLERANCE = 1e-4
 MIN_RING_BITS, MAX_RING_BITS = 16, 128
 METRIC_SLACK = 1e-9  # relative slack when re-measuring the stored plaintext metric
-CHEBYSHEV_RANGE_SLACK = 0.01  # later stages run in the Chebyshev basis when |input| ≤ 1.01
 
 
 @dataclass(frozen=True)
@@ -179,19 +178,16 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
 def ckks_plan(approx, plan_plain):
     """The plan the CKKS backend runs: (input multiplier, basis, plan).
 
-    The encrypted input is u = x / max|x| (so powers stay in [−1, 1]) and the schedule runs
-    in the Chebyshev basis when every later stage's input also lies in [−1, 1] (up to
-    ``CHEBYSHEV_RANGE_SLACK``); the result must have the reported plan's depth, else the
-    plain plan (input x, monomial basis) is used.
+    The encrypted input is u = x / max|x| and every later stage's input is scaled into
+    [−1, 1] (folded into the coefficients), so the schedule runs in the Chebyshev basis on
+    values in [−1, 1]; the result must have the reported plan's depth, else the monomial
+    basis, else the plain plan (input x, monomial basis) is used.
     """
     from .backends import ckks
-    from .depth import stage_input_ranges
     from .plan import approximation_plan
 
     multiplier = ckks.input_multiplier(approx.domain)
-    later = stage_input_ranges(approx)[1:]
-    unit = all(max(abs(lo), abs(hi)) <= 1.0 + CHEBYSHEV_RANGE_SLACK for lo, hi in later)
-    for basis in (("chebyshev", "monomial") if unit else ("monomial",)):
+    for basis in ("chebyshev", "monomial"):
         plan = approximation_plan(approx, multiplier, basis)
         if plan.depth == plan_plain.depth:
             return multiplier, basis, plan

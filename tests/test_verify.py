@@ -155,3 +155,18 @@ def test_api_options_must_be_integers_in_range(options, fragment):
     approx = pf.fit("relu", 4, 5, bits=10)
     with pytest.raises(pf.InputError, match=fragment):
         pf.verify(approx, backend="fixed-point", **options)
+
+
+def test_composite_stage_inputs_are_normalised_for_the_chebyshev_plan():
+    from polyfit.backends import ckks
+    from polyfit.plan import approximation_plan
+
+    composite = pf.composite(degrees=[7, 31], function="sign")  # stage 2 reads values up to ≈ 1.8
+    multiplier = ckks.input_multiplier(composite.domain)
+    plan = approximation_plan(composite, multiplier, "chebyshev")
+    x = np.linspace(-1, 1, 1001)
+    np.testing.assert_allclose(plan.execute(x * multiplier), composite(x), atol=1e-6)
+    assert max(abs(op.const) for op in plan.ops if op.const is not None) < 10
+    result = verify(composite, backend="ckks", samples=16)
+    assert result.ok and result.details["plan_basis"] == "chebyshev"
+    assert result.max_error_vs_artifact < 1e-4
