@@ -4,7 +4,10 @@ Two CPU processes with the gloo backend each take half of a batch; after backwar
 gradients DDP averaged must equal the single-process gradients of the mean loss.
 """
 import os
+import time
+from datetime import timedelta
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -39,7 +42,8 @@ def loss_of(model, x, y):
 
 
 def worker(rank, world, init_file, out_dir):
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
+                            timeout=timedelta(seconds=60))
     try:
         torch.set_num_threads(1)
         model = nn.parallel.DistributedDataParallel(build_model())
@@ -55,8 +59,15 @@ def worker(rank, world, init_file, out_dir):
 
 def test_ddp_averages_gradients_of_polynomial_modules_and_penalty(tmp_path):
     world = 2
-    mp.start_processes(worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world, join=True,
-                       start_method="fork")
+    # spawn, not fork: forking a process that already runs torch's thread pools can deadlock.
+    context = mp.start_processes(worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world,
+                                 join=False, start_method="spawn")
+    deadline = time.monotonic() + 180
+    while not context.join(timeout=5):
+        if time.monotonic() > deadline:
+            for process in context.processes:
+                process.kill()
+            pytest.fail("DDP workers did not finish within 180 s")
     ranks = [torch.load(tmp_path / f"grads{r}.pt") for r in range(world)]
     model = build_model()
     x, y = batch()
