@@ -52,9 +52,11 @@ def run(args) -> int:
 
     executor = None
     if args.workers > 1:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        executor = ProcessPoolExecutor(max_workers=args.workers)
+        # spawn: forking after torch/BoTorch started their thread pools can deadlock the workers
+        executor = ProcessPoolExecutor(max_workers=args.workers, mp_context=multiprocessing.get_context("spawn"))
     try:
         result = search(target, degrees=args.degrees, range_bounds=tuple(args.range_bounds), objective=args.objective,
                         bits=bits, methods=methods, max_depth=args.max_depth, budget=args.budget,
