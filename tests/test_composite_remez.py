@@ -79,8 +79,10 @@ def test_image_of_a_stage_is_the_next_interval():
 
 
 def test_non_convergence_names_the_degree():
+    # One exchange step cannot level a degree-63 error: non-convergence is provoked by the
+    # iteration cap, not by whichever numpy/scipy release happens to be installed.
     with pytest.raises(ComputationError, match="degree 63"):
-        sign_stage(63, 0.99, 1.0, precision="float64")
+        sign_stage(63, 0.99, 1.0, precision="float64", max_iterations=1)
 
 
 @pytest.mark.parametrize("degree", [0, 4, -3, 2.0, True])

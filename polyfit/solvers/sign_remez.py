@@ -461,13 +461,14 @@ def _check_degree(degree) -> int:
 
 
 def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: str = "auto",
-               tol: float = 1e-10, dps: int = DEFAULT_DPS) -> SignStageFit:
+               tol: float = 1e-10, dps: int = DEFAULT_DPS, max_iterations: int = 60) -> SignStageFit:
     """Odd minimax polynomial of ``degree`` for sign on [−hi, −lo] ∪ [lo, hi] (0 < lo < hi).
 
     Args:
         precision: ``"float64"``, ``"mpmath"`` or ``"auto"`` (float64, redone in mpmath
             when the error level is below 1e-11 or float64 fails to converge).
         reference: optional warm start (degree//2 + 2 increasing points of [lo, hi]).
+        max_iterations: exchange iterations allowed per arithmetic before giving up.
 
     Raises:
         ComputationError: the exchange did not converge (message names the degree).
@@ -497,7 +498,7 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
     failure = None
     if precision in ("auto", "float64"):
         try:
-            result = remez(odd_sign_problem(degree, lo, hi), start, tol=tol)
+            result = remez(odd_sign_problem(degree, lo, hi), start, tol=tol, max_iterations=max_iterations)
         except ComputationError as exc:
             failure = exc
         if precision == "float64" and result is None:
@@ -510,7 +511,8 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
             mlo, mhi = mpmath.mpf(lo), mpmath.mpf(hi)
             ref = start if result is None else [float(r) for r in result.reference]
             try:
-                result = remez(odd_sign_problem(degree, mlo, mhi), ref, arithmetic=arith, tol=tol)
+                result = remez(odd_sign_problem(degree, mlo, mhi), ref, arithmetic=arith, tol=tol,
+                               max_iterations=max_iterations)
             except ComputationError as exc:
                 raise ComputationError(f"sign stage of degree {degree} on [{lo:.6g}, {hi:.6g}]: {exc}") from None
     return _stage_fit(degree, lo, hi, result)
