@@ -86,8 +86,10 @@ def test_fixed_point_backend_checks_precision(headline):
     assert r.ok, r.failed
     assert _claim(r, "precision.peak_bits").measured == pf.load(headline).precision["peak_bits"]
     small_ring = verify(headline, backend="fixed-point", ring_bits=24)
-    assert small_ring.ok  # the recomputed report says it does not fit, and the ring overflows
-    assert _claim(small_ring, "precision.fits").claimed is False
+    # the recomputed report says it does not fit, and the ring overflows: that claim holds,
+    # but the wrapped outputs are wrong, so the accuracy claim fails and verify says so
+    assert _claim(small_ring, "precision.fits").claimed is False and _claim(small_ring, "precision.fits").ok
+    assert not small_ring.ok and [c.name for c in small_ring.failed][0] == "accuracy vs artifact"
 
 
 def test_fixed_point_catches_a_false_fits_claim(headline):
@@ -170,3 +172,44 @@ def test_composite_stage_inputs_are_normalised_for_the_chebyshev_plan():
     result = verify(composite, backend="ckks", samples=16)
     assert result.ok and result.details["plan_basis"] == "chebyshev"
     assert result.max_error_vs_artifact < 1e-4
+
+
+def test_fixed_point_accuracy_claim_fails_when_rounding_ruins_the_fit(tmp_path, cli):
+    """Issue 9 §4: relu d8 (float coefficients) at 8 fractional bits used to print 'all claims hold'."""
+    path = tmp_path / "d8.json"
+    pf.fit("relu", degree=8, domain=5).save(path)
+    code, out, err = cli("verify", str(path), "--backend", "fixed-point", "--frac-bits", "8")
+    assert code == 1 and "accuracy vs artifact" in err and "accuracy vs target" in err
+    assert "claim    on " in out and "the artifact's max error" in out
+    r = verify(path, backend="fixed-point", frac_bits=8)
+    assert r.max_error_vs_artifact > 1.0 and not _claim(r, "accuracy vs target").ok
+
+
+def test_accuracy_claim_states_both_bounds_and_holds_for_the_headline(headline):
+    for backend in ("fixed-point", "ckks"):
+        r = verify(headline, backend=backend, samples=64)
+        stored = pf.load(headline).metrics["max_abs_error"]
+        assert r.ok, r.failed
+        assert _claim(r, "accuracy vs artifact").claimed == r.tolerance
+        assert _claim(r, "accuracy vs target").claimed == pytest.approx(stored + r.tolerance)
+        assert r.max_error_vs_target <= stored + r.tolerance
+        assert f"{r.tolerance:.3g}" in r.statement and r.to_dict()["accuracy_claim"] == r.statement
+
+
+def test_accuracy_vs_target_uses_the_artifacts_own_error():
+    a = pf.fit("relu", degree=4, domain=5, bits=10)
+    boasting = a.replace(metrics={**a.metrics, "max_abs_error": 1e-3})
+    r = verify(boasting, backend="fixed-point")
+    assert not _claim(r, "accuracy vs target").ok and not _claim(r, "metrics.max_abs_error").ok
+    assert _claim(r, "accuracy vs artifact").ok
+
+
+def test_fixed_point_accuracy_ignores_the_sign_gap():
+    r = verify(pf.composite(preset="f2g2", function="sign"), backend="fixed-point", samples=64)
+    assert r.ok, r.failed
+    assert r.max_error_vs_target < 0.05  # the gap (−ε, ε) holds errors near 1; it is not claimed
+
+
+def test_samples_are_bounded():
+    with pytest.raises(InputError, match="samples 100000 must be an integer from 2 to 16384"):
+        verify(pf.fit("relu", 4, 5, bits=10), backend="fixed-point", samples=100000)
