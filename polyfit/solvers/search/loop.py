@@ -64,7 +64,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     >>> len(res.evaluations), res.best.degrees[0] in (2, 3, 4)
     (6, True)
     """
-    from ...search_objectives import resolve_objective
+    from .objectives import resolve_objective
     from ...depth import optimal_levels
     from ...targets import get_target
 
