@@ -19,6 +19,12 @@
   step after the first), a power tree ⌈log2 d⌉ (round r doubles the available powers),
   single-round exponentiation (ESPN/HoneyBadger: open x − r once, expand binomially) 1 per
   stage of degree ≥ 2; relu/abs combines add one round.
+
+Every count uses the **effective degree** of a stage: the index of its highest non-zero
+coefficient (:func:`effective_degree`). Trailing zero coefficients are never evaluated — the
+plan drops them — so a degree-15 fit whose x^2 … x^15 are all zero costs what a degree-1
+polynomial costs, everywhere in the report. ``degrees`` holds the effective degrees; when one
+differs from the stored degree, ``stored_degrees`` and ``note`` say so.
 """
 from __future__ import annotations
 
@@ -34,6 +40,25 @@ OPENFHE_CHEBYSHEV_TABLE = (
     (5, 4), (13, 5), (27, 6), (59, 7), (119, 8), (247, 9), (495, 10), (1007, 11), (2031, 12),
 )
 UNIT_INTERVAL_TOLERANCE = 1e-9
+
+
+def effective_degree(stage) -> int:
+    """Index of the highest non-zero coefficient of ``stage`` (0 for a constant or zero stage).
+
+    The same in both bases: a Chebyshev series whose top coefficients are zero is a polynomial
+    of lower degree, and so is its monomial form.
+
+    >>> from polyfit.approximation import Stage
+    >>> effective_degree(Stage("monomial", (0.5, 0.25, 0.0, 0.0)))
+    1
+    """
+    nonzero = np.flatnonzero(np.asarray(stage.coefficients, dtype=float))
+    return int(nonzero[-1]) if nonzero.size else 0
+
+
+def effective_degrees(approximation) -> list[int]:
+    """:func:`effective_degree` of every stage, first to last."""
+    return [effective_degree(s) for s in approximation.stages]
 
 
 def optimal_levels(degree: int) -> int:
@@ -94,7 +119,7 @@ def _is_unit(interval) -> bool:
 
 def backend_levels(approximation) -> dict:
     """Levels Lattigo, OpenFHE and TenSEAL consume for the stages (+1 for relu/abs)."""
-    degrees = [s.degree for s in approximation.stages]
+    degrees = effective_degrees(approximation)
     extra = 1 if approximation.combine in ("relu", "abs") else 0
     ranges = stage_input_ranges(approximation)
     units = [_is_unit(s.interval if s.basis == "chebyshev" else r) for s, r in zip(approximation.stages, ranges)]
@@ -106,10 +131,11 @@ def backend_levels(approximation) -> dict:
 
 
 def depth_report(approximation) -> dict:
-    """The ``depth`` dict of the artifact (SPEC §3–4)."""
-    degrees = [s.degree for s in approximation.stages]
+    """The ``depth`` dict of the artifact (SPEC §3–4), counted at the effective degrees."""
+    degrees = effective_degrees(approximation)
+    stored = [s.degree for s in approximation.stages]
     plan = approximation_plan(approximation)
-    return {
+    out = {
         "degrees": degrees,
         "ckks_levels": plan.depth,
         "ct_ct_multiplications": plan.ct_ct_multiplications,
@@ -117,3 +143,8 @@ def depth_report(approximation) -> dict:
         "backends": backend_levels(approximation),
         "mpc_rounds": mpc_rounds(degrees, approximation.combine),
     }
+    if degrees != stored:
+        out["stored_degrees"] = stored
+        out["note"] = (f"trailing zero coefficients are not evaluated: effective degrees {degrees} of the "
+                       f"stored {stored}; every count above is for the effective degrees")
+    return out

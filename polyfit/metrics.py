@@ -4,13 +4,15 @@
     kept = x_i outside the open interval ``exclude`` = (a, b), when given
     max_abs_error = max_i |y(x_i) − f(x_i)|,  rms_error = sqrt(mean_i (y(x_i) − f(x_i))²)
 
-Anyone re-evaluating the JSON with these rules gets the same numbers.
+Anyone re-evaluating the JSON with these rules gets the same numbers. A target that is not
+finite somewhere on that grid (1/x through 0, log x at x ≤ 0) has no finite error to report:
+:func:`measure` refuses it (ComputationError) instead of writing ``inf``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from .errors import ComputationError, InputError
 
 DEFAULT_GRID_POINTS = 10001
 
@@ -35,7 +37,11 @@ def measure(approx_fn, target_fn, domain, grid_points: int = DEFAULT_GRID_POINTS
     """Metrics dict of SPEC §3 for ``approx_fn`` against ``target_fn``.
 
     ``max_abs_error`` is ``inf`` when the approximation overflows and NaN propagates as NaN,
-    so that neither is hidden; the artifact writes both as JSON ``null``.
+    so that neither is hidden; the artifact writes both as JSON ``null`` (solvers refuse such a
+    fit: :func:`polyfit.reports.assemble`).
+
+    Raises:
+        ComputationError: the target is not finite at a grid point (the error there is undefined).
     """
     x = metric_grid(domain, grid_points, exclude)
     if x.size == 0:
@@ -43,12 +49,22 @@ def measure(approx_fn, target_fn, domain, grid_points: int = DEFAULT_GRID_POINTS
                          + ("" if exclude is None else f" minus exclude {tuple(exclude)}")
                          + "; give grid_points ≥ 1 and an exclude narrower than the domain")
     with np.errstate(all="ignore"):
-        err = np.asarray(approx_fn(x), dtype=float) - np.asarray(target_fn(x), dtype=float)
-    abs_err = np.abs(err)
+        target = np.asarray(target_fn(x), dtype=float)
+        bad = ~np.isfinite(target)
+        if np.any(bad):
+            name = getattr(target_fn, "expr", None) or getattr(target_fn, "name", None) or getattr(
+                target_fn, "__name__", "the target")
+            raise ComputationError(
+                f"target {name!r} is {float(target[bad][0])} at x = {x[bad][0]:g} on the metric grid "
+                f"({int(grid_points)} points of [{float(domain[0]):g}, {float(domain[1]):g}]); its error is undefined "
+                "there: choose a domain where the target is finite")
+        err = np.asarray(approx_fn(x), dtype=float) - target
+        abs_err = np.abs(err)
+        rms = float(np.sqrt(np.mean(err * err)))
     worst = int(np.nanargmax(abs_err)) if np.any(np.isfinite(abs_err)) else 0
     return {
         "max_abs_error": float(np.max(abs_err)),
-        "rms_error": float(np.sqrt(np.mean(err * err))),
+        "rms_error": rms,
         "grid_points": int(grid_points),
         "exclude": None if exclude is None else [float(exclude[0]), float(exclude[1])],
         "argmax_x": float(x[worst]),

@@ -306,6 +306,13 @@ def stage_plan(coefficients, baby_steps: int | None = None, basis: str = "monomi
     return _plan_stages([coefficients], False, [int(baby_steps)], basis)
 
 
+def _trimmed(coefficients) -> np.ndarray:
+    """``coefficients`` without trailing zeros (at least one coefficient is kept)."""
+    c = np.array(coefficients, dtype=float)
+    nonzero = np.flatnonzero(c)
+    return c[: int(nonzero[-1]) + 1] if nonzero.size else c[:1]
+
+
 def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[list[np.ndarray], bool]:
     """Monomial coefficients per stage as the plan evaluates them, and whether it ends with ·x.
 
@@ -314,9 +321,10 @@ def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[lis
     ρ = input_scale / input_multiplier (no level spent). ``combine``:
     relu y = x·(1 + s)/2 and step y = (1 + s)/2 fold (1 + s)/2 into the last stage;
     relu/abs end with one product by x = u / input_multiplier, whose 1/input_multiplier is
-    folded into the last stage too.
+    folded into the last stage too. Trailing zero coefficients are dropped (the effective
+    degree, :func:`polyfit.depth.effective_degree`), so every model evaluates the same terms.
     """
-    stage_coefficients = [np.array(s.monomial_coefficients(), dtype=float) for s in approximation.stages]
+    stage_coefficients = [_trimmed(s.monomial_coefficients()) for s in approximation.stages]
     rho = approximation.input_scale / float(input_multiplier)
     first = stage_coefficients[0]
     stage_coefficients[0] = first * rho ** np.arange(len(first))

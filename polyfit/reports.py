@@ -1,10 +1,12 @@
 """Assemble an Approximation with its reports, and format them as text for the CLI."""
 from __future__ import annotations
 
+import math
 import time
 
 from .approximation import Approximation
-from .depth import depth_report
+from .depth import depth_report, effective_degree
+from .errors import ComputationError
 from .metrics import DEFAULT_GRID_POINTS, measure
 from .precision import DEFAULT_RING_BITS, precision_report
 from .targets import get_target
@@ -17,6 +19,10 @@ def assemble(target, domain, stages, *, objective: dict, provenance: dict, input
 
     Every solver ends here so that all artifacts carry the same reports and provenance
     fields (``solver``, ``backend``, ``options``, ``elapsed_s``; solvers may add more).
+
+    Raises:
+        ComputationError: the fit's error on the metric grid is not finite (the polynomial
+            overflows float64): no artifact of it is written.
     """
     provenance = dict(provenance)  # the caller's dict is left as it was
     for key in ("solver", "backend", "options", "elapsed_s"):
@@ -24,7 +30,14 @@ def assemble(target, domain, stages, *, objective: dict, provenance: dict, input
     approx = Approximation(target=get_target(target), domain=tuple(domain), stages=tuple(stages),
                            input_scale=input_scale, combine=combine, objective=objective,
                            provenance=provenance)
-    return with_reports(approx, exclude=exclude, grid_points=grid_points, ring_bits=ring_bits, frac_bits=frac_bits)
+    approx = with_reports(approx, exclude=exclude, grid_points=grid_points, ring_bits=ring_bits, frac_bits=frac_bits)
+    error = approx.metrics["max_abs_error"]
+    if not (math.isfinite(error) and math.isfinite(approx.metrics["rms_error"])):
+        raise ComputationError(
+            f"the {provenance.get('solver')} fit of {approx.target.name!r} (degrees {approx.degrees}) has max error "
+            f"{error} on the metric grid (near x = {approx.metrics.get('argmax_x', float('nan')):g}): the polynomial "
+            "does not evaluate to finite numbers there; nothing written")
+    return approx
 
 
 _STORED = object()  # default of with_reports: keep the metric grid the approximation already states
@@ -73,6 +86,11 @@ def format_report(approx: Approximation) -> str:
     for i, stage in enumerate(approx.stages):
         interval = f" on [{stage.interval[0]:g}, {stage.interval[1]:g}]" if stage.interval else ""
         head = f"stage {i}  {stage.basis}, degree {stage.degree}{interval}"
+        effective = effective_degree(stage)
+        if effective != stage.degree:
+            label = "T" if stage.basis == "chebyshev" else "x^"
+            head += (f" (effective degree {effective}: the coefficients of {label}{effective + 1} … "
+                     f"{label}{stage.degree} are zero and are not evaluated)")
         if stage.quantized:
             head += f", integers × 2^-{stage.quantized.frac_bits}"
         lines.append(head)
@@ -92,6 +110,8 @@ def format_report(approx: Approximation) -> str:
         lines.append(f"depth    CKKS levels {d['ckks_levels']} ({d['ct_ct_multiplications']} ct×ct products); "
                      f"Lattigo {b['lattigo']}, OpenFHE {b['openfhe']}, TenSEAL {b['tenseal']}")
         lines.append(f"mpc      rounds: Horner {r['horner']}, power tree {r['power_tree']}, single-round {r['single_round']}")
+        if d.get("note"):
+            lines.append(f"note     {d['note']}")
     p = approx.precision
     if p:
         line = (f"fixed    {p['frac_bits']} fractional bits, |x| ≤ {p['input_bound']:g}: peak {p['peak_bits']} bits "
