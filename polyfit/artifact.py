@@ -9,16 +9,24 @@ from __future__ import annotations
 import json
 import math
 
+from . import jsonio
 from ._version import __version__
-from .approximation import Approximation, Quantization, Stage
+from .approximation import COMBINES, Approximation, Quantization, Stage
 from .atomic import atomic_write_text
+from .basis import BASES
 from .errors import ArtifactError, InputError
+from .expression import MAX_LENGTH
+from .jsonio import read_json
+from .problem import MAX_DEGREE
 from .targets import NAMED, Target, parse_expr
 
 SCHEMA = "polyfit/approximation"
 SCHEMA_VERSION = "1.0"
 READABLE_MAJOR = 1
 REQUIRED_KEYS = ("schema", "schema_version", "target", "domain", "stages")
+MAX_STAGES = 64             # stages of one approximation (published composites use at most 4)
+MAX_FRAC_BITS = 1074        # 2^-1074 is float64's smallest step: integers·2^-f stay exact
+MAX_GRID_POINTS = 10**6     # metric grid a reader re-evaluates (report, verify)
 
 
 def to_dict(approx: Approximation) -> dict:
@@ -64,56 +72,92 @@ def save(approx: Approximation, path) -> str:
 
 
 def load(path) -> Approximation:
-    """Read and validate an artifact file.
+    """Read and validate an artifact file (through :func:`polyfit.jsonio.read_json`).
 
     Raises:
         ArtifactError: missing file, invalid JSON, wrong schema, unknown major version,
             or malformed fields (the message names the file and the problem).
     """
-    path = str(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise ArtifactError(f"artifact not found: {path!r}") from None
-    except IsADirectoryError:
-        raise ArtifactError(f"artifact path {path!r} is a folder, not a JSON file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"cannot read artifact {path!r}: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ArtifactError(f"corrupt artifact {path!r}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    data = read_json(path, "artifact")
     try:
         return from_dict(data)
     except ArtifactError as exc:
-        raise ArtifactError(f"invalid artifact {path!r}: {exc}") from None
+        raise ArtifactError(f"invalid artifact {str(path)!r}: {exc}") from None
+
+
+# Shapes of SPEC §3 (jsonio checkers). Report sections are null, {} or complete; numbers
+# are finite or null; extra keys are allowed everywhere.
+_PAIR = jsonio.array(jsonio.number(), 2, 2)
+_COUNT = jsonio.optional(jsonio.integer(0))
+_TARGET = jsonio.obj({"name": jsonio.string(200), "expr": jsonio.optional(jsonio.string(MAX_LENGTH))}, required=("name",))
+_STAGE = jsonio.obj({
+    "basis": jsonio.string(choices=BASES),
+    "degree": jsonio.integer(0, MAX_DEGREE),
+    "coefficients": jsonio.array(jsonio.number(), 1, MAX_DEGREE + 1),
+    "interval": jsonio.optional(_PAIR),
+    "quantized": jsonio.optional(jsonio.obj({"frac_bits": jsonio.integer(0, MAX_FRAC_BITS),
+                                             "integers": jsonio.array(jsonio.integer(), 1, MAX_DEGREE + 1)},
+                                            required=("frac_bits", "integers"))),
+}, required=("basis", "coefficients"))
+_METRICS = jsonio.section({
+    "max_abs_error": jsonio.optional(jsonio.number(0)), "rms_error": jsonio.optional(jsonio.number(0)),
+    "grid_points": jsonio.integer(2, MAX_GRID_POINTS), "exclude": jsonio.optional(_PAIR),
+    "argmax_x": jsonio.optional(jsonio.number()),
+}, required=("max_abs_error", "rms_error", "grid_points"))
+_DEPTH = jsonio.section({
+    "degrees": jsonio.array(jsonio.integer(0, MAX_DEGREE), 1, MAX_STAGES),
+    "ckks_levels": _COUNT, "ct_ct_multiplications": _COUNT, "scalar_multiplications": _COUNT,
+    "backends": jsonio.obj({k: _COUNT for k in ("lattigo", "openfhe", "tenseal")}, required=("lattigo", "openfhe", "tenseal")),
+    "mpc_rounds": jsonio.obj({k: _COUNT for k in ("horner", "power_tree", "single_round")},
+                             required=("horner", "power_tree", "single_round")),
+}, required=("degrees", "ckks_levels", "ct_ct_multiplications", "backends", "mpc_rounds"))
+_PRECISION = jsonio.section({
+    "frac_bits": jsonio.optional(jsonio.integer(0, MAX_FRAC_BITS)),
+    "ring_bits": jsonio.optional(jsonio.integer(1, 4096)),
+    "input_bound": jsonio.optional(jsonio.number(0)),
+    "peak_bits": _COUNT, "fits": jsonio.optional(jsonio.boolean()),
+    "failure_probability": jsonio.optional(jsonio.number(0, 1)),
+    "model": jsonio.optional(jsonio.string()),
+    "single_rescale": jsonio.optional(jsonio.obj({"peak_bits": _COUNT, "fits": jsonio.optional(jsonio.boolean())})),
+}, required=("frac_bits", "ring_bits", "input_bound", "peak_bits", "fits"))
+_PROVENANCE = jsonio.section({
+    "solver": jsonio.optional(jsonio.string(200)), "backend": jsonio.optional(jsonio.string(200)),
+    "options": jsonio.optional(jsonio.obj()), "elapsed_s": jsonio.optional(jsonio.number(0)),
+    "warnings": jsonio.optional(jsonio.array(jsonio.string(2000), 0, 1000)),
+})
+ARTIFACT = jsonio.obj({
+    "schema": jsonio.string(choices=(SCHEMA,)),
+    "schema_version": jsonio.version(READABLE_MAJOR, "artifacts"),
+    "polyfit_version": jsonio.string(100),
+    "target": _TARGET,
+    "domain": _PAIR,
+    "input_scale": jsonio.number(),
+    "stages": jsonio.array(_STAGE, 1, MAX_STAGES),
+    "combine": jsonio.string(choices=COMBINES),
+    "objective": jsonio.optional(jsonio.obj()),
+    "metrics": _METRICS, "depth": _DEPTH, "precision": _PRECISION, "provenance": _PROVENANCE,
+}, required=REQUIRED_KEYS)
 
 
 def from_dict(data) -> Approximation:
-    """Validate a schema-1 dict and build the Approximation (reports kept as stored)."""
+    """Validate a schema-1 dict (every section's types, see :data:`ARTIFACT`) and build the
+    Approximation (reports kept as stored)."""
     if not isinstance(data, dict):
         raise ArtifactError("top level must be a JSON object")
     missing = [k for k in REQUIRED_KEYS if k not in data]
     if missing:
         raise ArtifactError(f"missing key(s) {', '.join(missing)}")
     if data["schema"] != SCHEMA:
-        raise ArtifactError(f"schema is {data['schema']!r}, expected {SCHEMA!r}")
-    version = str(data["schema_version"])
+        raise ArtifactError(f"schema is {jsonio.describe(data['schema'])}, expected {SCHEMA!r}")
+    ARTIFACT(data, "")
+    lo, hi = data["domain"]
+    if not lo < hi:
+        raise ArtifactError(f"domain {data['domain']} must have lo < hi")
     try:
-        major = int(version.split(".")[0])
-    except ValueError:
-        raise ArtifactError(f"schema_version {version!r} is not of the form MAJOR.MINOR") from None
-    if major != READABLE_MAJOR:
-        raise ArtifactError(f"schema_version {version} is not supported; this polyfit ({__version__}) reads {READABLE_MAJOR}.x")
-    try:
-        lo, hi = (float(v) for v in data["domain"])
-        if not lo < hi:
-            raise ArtifactError(f"domain {data['domain']} must have lo < hi")
         stages = tuple(_stage_from_dict(i, s) for i, s in enumerate(data["stages"]))
         return Approximation(
             target=_target_from_dict(data["target"]),
-            domain=(lo, hi),
+            domain=(float(lo), float(hi)),
             stages=stages,
             input_scale=float(data.get("input_scale", 1.0)),
             combine=data.get("combine", "none"),
@@ -127,25 +171,19 @@ def from_dict(data) -> Approximation:
         raise
     except InputError as exc:
         raise ArtifactError(str(exc)) from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ArtifactError(f"malformed field ({type(exc).__name__}: {exc})") from None
 
 
 def _stage_from_dict(index: int, data) -> Stage:
-    if not isinstance(data, dict) or "coefficients" not in data or "basis" not in data:
-        raise ArtifactError(f"stage {index} needs 'basis' and 'coefficients'")
     coefs = [float(c) for c in data["coefficients"]]
-    if "degree" in data and int(data["degree"]) != len(coefs) - 1:
+    if "degree" in data and data["degree"] != len(coefs) - 1:
         raise ArtifactError(f"stage {index} says degree {data['degree']} but has {len(coefs)} coefficients")
     q = data.get("quantized")
-    quant = Quantization(int(q["frac_bits"]), tuple(int(i) for i in q["integers"])) if q else None
+    quant = Quantization(q["frac_bits"], tuple(q["integers"])) if q else None
     interval = tuple(data["interval"]) if data.get("interval") is not None else None
     return Stage(data["basis"], coefs, interval, quant)
 
 
 def _target_from_dict(data) -> Target:
-    if not isinstance(data, dict) or "name" not in data:
-        raise ArtifactError("target must be an object with 'name' (and 'expr')")
     name, expr = data["name"], data.get("expr")
     if name in NAMED and (expr is None or expr == NAMED[name].expr):
         return NAMED[name]

@@ -5,7 +5,8 @@ A :class:`Target` carries a vectorised numpy function, its SymPy expression as a
 quadrature) and its parity (``"odd"``, ``"even"`` or ``None``).
 
 SymPy is imported only to parse ``--expr`` strings or to build a Taylor series; the named
-targets evaluate with numpy alone, so ``polyfit fit`` stays fast.
+targets evaluate with numpy alone, so ``polyfit fit`` stays fast. Expression text is parsed
+by :mod:`polyfit.expression` (a whitelist over Python's syntax tree), never executed.
 """
 from __future__ import annotations
 
@@ -119,73 +120,45 @@ def get_target(spec) -> Target:
 
 
 def parse_expr(text: str) -> Target:
-    """A target from a SymPy expression in ``x`` (parsed by SymPy, never ``eval``).
+    """A target from an expression in ``x``, parsed into data and never executed.
 
-    Only the symbol ``x`` and SymPy's functions are allowed.
+    The grammar (numbers, ``x``, ``pi``, ``E``, ``+ - * / **``, a whitelist of SymPy
+    functions and ``Piecewise``) and its cost bounds are those of :mod:`polyfit.expression`.
+    The target's ``expr`` is SymPy's text of the parsed expression, which parses back to the
+    same expression (so an artifact can be re-read exactly).
+
+    >>> parse_expr("x*tanh(x)").expr
+    'x*tanh(x)'
     """
-    import sympy
+    from . import expression
 
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f"unparsable expression {text!r}: give a SymPy expression in x, e.g. 'x*tanh(x)'")
-    x = sympy.Symbol("x", real=True)
+    expr = expression.parse(text)
+    canonical = expression.canonical_text(expr)
+    if canonical != text:
+        try:
+            same = expression.parse(canonical) == expr
+        except InputError:
+            same = False
+        if not same:
+            raise InputError(f"expression {expression.show(text)} simplifies to {expression.show(canonical)}, "
+                             "which polyfit cannot read back; rewrite it")
+    func = expression.CompiledExpression(expr)
     try:
-        from sympy.parsing.sympy_parser import parse_expr as _parse, standard_transformations
-
-        expr = _parse(text, local_dict={"x": x}, transformations=standard_transformations, evaluate=True)
-    except Exception as exc:  # SymPy raises many types for bad syntax
-        raise InputError(f"unparsable expression {text!r}: {type(exc).__name__}; give a SymPy expression in x") from None
-    if not isinstance(expr, sympy.Expr):
-        raise InputError(f"expression {text!r} is not a numeric SymPy expression in x")
-    extra = expr.free_symbols - {x}
-    if extra:
-        names = ", ".join(sorted(str(s) for s in extra))
-        raise InputError(f"expression {text!r} uses unknown symbol(s) {names}; only x is allowed")
-    try:
-        func = sympy.lambdify(x, expr, modules=["numpy", "scipy"])
-    except ImportError:  # scipy's special functions are optional for lambdify
-        func = sympy.lambdify(x, expr, modules="numpy")
-
-    def vectorised(values, _f=func):
-        values = np.asarray(values, dtype=float)
-        with np.errstate(all="ignore"):
-            out = np.asarray(_f(values), dtype=float)
-        return np.broadcast_to(out, values.shape).copy()
-
-    try:
-        probe = vectorised(np.linspace(-1.0, 1.0, 5))
-    except Exception as exc:  # lambdify can produce code numpy cannot run (e.g. Lambda)
-        raise InputError(f"expression {text!r} cannot be evaluated numerically ({type(exc).__name__})") from None
+        probe = func(np.linspace(-1.0, 1.0, 5))
+    except InputError:
+        raise
+    except (ArithmeticError, ValueError, TypeError) as exc:
+        raise InputError(f"expression {expression.show(text)} cannot be evaluated numerically ({type(exc).__name__})") from None
     if probe.shape != (5,):
-        raise InputError(f"expression {text!r} does not evaluate to one number per x")
-    return Target("expr", str(expr), vectorised, _sympy_breakpoints(expr, x))
-
-
-def _sympy_breakpoints(expr, x) -> tuple:
-    """Zeros of the arguments of Abs/sign/Max/Min/Heaviside/Piecewise conditions, when easy."""
-    import sympy
-
-    points = set()
-    for node in sympy.preorder_traversal(expr):
-        args = []
-        if isinstance(node, (sympy.Abs, sympy.sign, sympy.Heaviside)):
-            args = [node.args[0]]
-        elif isinstance(node, (sympy.Max, sympy.Min)) and len(node.args) == 2:
-            args = [node.args[0] - node.args[1]]
-        for arg in args:
-            try:
-                for root in sympy.solve(arg, x):
-                    if root.is_real:
-                        points.add(float(root))
-            except Exception:  # not solvable in closed form: quadrature just converges slower
-                continue
-    return tuple(sorted(points))
+        raise InputError(f"expression {expression.show(text)} does not evaluate to one number per x")
+    return Target("expr", canonical, func, expression.breakpoints(expr))
 
 
 def sympy_expr(target: Target):
-    """The target as a SymPy expression in a real symbol ``x`` (for Taylor series)."""
-    import sympy
+    """The target as a SymPy expression in a real symbol ``x`` (for Taylor series), parsed
+    by :func:`polyfit.expression.parse` like any user text."""
+    from . import expression
 
     if target.expr is None:
         raise InputError(f"target {target.name!r} is a Python callable with no expression; a Taylor series needs a named function or --expr")
-    x = sympy.Symbol("x", real=True)
-    return sympy.sympify(target.expr, locals={"x": x}), x
+    return expression.parse(target.expr), expression.symbol()

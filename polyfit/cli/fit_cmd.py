@@ -8,7 +8,9 @@ def add_target_args(parser) -> None:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--function", default="relu", metavar="NAME",
                        help="relu, sign, abs, step, sigmoid, tanh, gelu, silu, softplus, exp (default relu)")
-    which.add_argument("--expr", metavar="E", help="SymPy expression in x, e.g. 'x*tanh(x)' (parsed, never eval'd)")
+    which.add_argument("--expr", metavar="E", help="expression in x, e.g. 'x*tanh(x)': numbers, x, pi, E, + - * / **, exp, log, sqrt, "
+                            "trig/hyperbolic, erf, Abs, sign, Heaviside, Max, Min, Piecewise (read as data by a "
+                            "whitelist, never executed; see docs/cli.md)")
 
 
 def add_domain_args(parser, required: bool = True, verb: str = "fit on", default_note: str = "") -> None:
