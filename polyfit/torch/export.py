@@ -343,18 +343,51 @@ def save_bundle(model: nn.Module, path, **kwargs) -> str:
 
 
 def load_bundle(path) -> dict:
-    """Read a bundle: ``{"sites": [{"name", "type", "approximations": [Approximation, ...]}, ...], ...}``."""
+    """Read a bundle: ``{"sites": [{"name", "type", "approximations": [Approximation, ...]}, ...], ...}``.
+
+    The file is read by :func:`polyfit.jsonio.read_json` and every site's keys are type-checked
+    (:func:`bundle_shape`); each artifact is validated as :func:`polyfit.load` would.
+    """
     from ..artifact import from_dict
     from ..errors import ArtifactError
+    from ..jsonio import read_json
 
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot read bundle {str(path)!r}: {exc}") from None
+    data = read_json(path, "bundle")
     if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
         raise ArtifactError(f"{str(path)!r} is not a polyfit torch bundle (schema {BUNDLE_SCHEMA!r})")
-    if str(data.get("schema_version", "")).split(".")[0] != BUNDLE_VERSION.split(".")[0]:
-        raise ArtifactError(f"bundle schema_version {data.get('schema_version')!r} is not supported; allowed: 1.x")
-    for site in data.get("sites", []):
-        site["approximations"] = [from_dict(a) for a in site.get("artifacts", [])]
+    try:
+        bundle_shape()(data, "")
+        for i, site in enumerate(data.get("sites", [])):
+            approximations = []
+            for j, artifact in enumerate(site.get("artifacts") or []):
+                try:
+                    approximations.append(from_dict(artifact))
+                except ArtifactError as exc:
+                    raise ArtifactError(f"sites[{i}].artifacts[{j}]: {exc}") from None
+            site["approximations"] = approximations
+    except ArtifactError as exc:
+        raise ArtifactError(f"invalid bundle {str(path)!r}: {exc}") from None
     return data
+
+
+def bundle_shape():
+    """The jsonio checker of a bundle file (artifacts are checked by artifact.from_dict)."""
+    from .. import jsonio
+
+    text, dims = jsonio.string(200), jsonio.optional(jsonio.array(jsonio.integer(1, 2**20), 1, 3))
+    site = jsonio.obj({
+        "name": jsonio.string(1000), "type": text, "channel_dim": jsonio.optional(jsonio.integer(-64, 64)),
+        "artifacts": jsonio.optional(jsonio.array(jsonio.obj(), 0, 10**5)),
+        "coefficients": jsonio.optional(jsonio.obj({"a": jsonio.tensor(), "b": jsonio.tensor(),
+                                                    "c": jsonio.optional(jsonio.tensor())})),
+        "mode": jsonio.optional(text),
+        "affine": jsonio.optional(jsonio.obj({"scale": jsonio.tensor(), "shift": jsonio.tensor()},
+                                             required=("scale", "shift"))),
+        "kind": jsonio.optional(text), "scale": jsonio.optional(jsonio.number()),
+        "kernel_size": dims, "stride": dims,
+    }, required=("name", "type"))
+    return jsonio.obj({
+        "schema_version": jsonio.version(int(BUNDLE_VERSION.split(".")[0]), "bundles"),
+        "polyfit_version": jsonio.optional(jsonio.string(100)),
+        "sites": jsonio.array(site, 0, 10**5), "onnx": jsonio.optional(jsonio.string(4096)),
+    }, required=("schema_version", "sites"))

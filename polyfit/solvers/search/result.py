@@ -146,7 +146,7 @@ class SearchResult:
                  f"({self.settings.get('strategy', 'bo')}, {self.settings.get('n_initial')} initial, seed {self.settings.get('seed')}), "
                  f"{self.elapsed_s:.1f} s"]
         obj = self.objective
-        lines.append(f"objective {obj.get('kind')} ({self.direction})" + (f": {json.dumps(obj.get('distribution'))}" if obj.get("distribution") else ""))
+        lines.append(f"objective {obj.get('kind')} ({self.direction})" + (f": {_plain(obj['distribution'])}" if obj.get("distribution") else ""))
         sp = self.space
         lines.append(f"space    degrees {list(sp.degrees)}, range [{sp.range_bounds[0]:g}, {sp.range_bounds[1]:g}] (log)"
                      + (f", bits {list(sp.bits)}" if len(sp.bits) > 1 or sp.bits[0] is not None else "")
@@ -198,34 +198,36 @@ class SearchResult:
 
     @classmethod
     def from_dict(cls, data) -> "SearchResult":
+        """Validate a history dict (every section's types: :func:`history_shape`) and build it."""
         from ...artifact import from_dict as approximation_from_dict
-        from ...errors import ArtifactError
+        from ...errors import ArtifactError, InputError
 
         if not isinstance(data, dict) or data.get("schema") != SCHEMA:
             raise ArtifactError(f"not a search history: schema must be {SCHEMA!r}")
-        if str(data.get("schema_version", "")).split(".")[0] != SCHEMA_VERSION.split(".")[0]:
-            raise ArtifactError(f"search history schema_version {data.get('schema_version')!r} is not supported; reads 1.x")
+        history_shape()(data, "")
         try:
             best = approximation_from_dict(data["best"]) if data.get("best") else None
-            return cls(str(data["target"]), SearchSpace.from_dict(data["space"]), dict(data["objective"]),
+        except ArtifactError as exc:
+            raise ArtifactError(f"best: {exc}") from None
+        try:
+            return cls(data["target"], SearchSpace.from_dict(data["space"]), dict(data["objective"]),
                        tuple(Evaluation.from_dict(e) for e in data["evaluations"]), best,
-                       tuple(data.get("iterations", [])), dict(data.get("settings", {})),
-                       float(data.get("elapsed_s", 0.0)), tuple(data.get("warnings", [])))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ArtifactError(f"malformed search history: {' '.join(str(exc).split())}") from None
+                       tuple(data.get("iterations", [])), dict(data.get("settings") or {}),
+                       float(data.get("elapsed_s") or 0.0), tuple(data.get("warnings") or []))
+        except InputError as exc:  # the space's own checks (degrees, bounds)
+            raise ArtifactError(f"space: {' '.join(str(exc).split())}") from None
 
     @classmethod
     def load(cls, path) -> "SearchResult":
+        """Read a history file through :func:`polyfit.jsonio.read_json` and validate it."""
         from ...errors import ArtifactError
+        from ...jsonio import read_json
 
+        data = read_json(path, "search history")
         try:
-            with open(path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except FileNotFoundError:
-            raise ArtifactError(f"search history not found: {str(path)!r}") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"cannot read search history {str(path)!r}: {' '.join(str(exc).split())}") from None
-        return cls.from_dict(data)
+            return cls.from_dict(data)
+        except ArtifactError as exc:
+            raise ArtifactError(f"invalid search history {str(path)!r}: {exc}") from None
 
     # -- plots ----------------------------------------------------------------------------
     def plot(self, kinds=("history", "surface", "pareto")):
@@ -245,6 +247,47 @@ class SearchResult:
 def load_result(path) -> SearchResult:
     """Read a search history written by :meth:`SearchResult.save`."""
     return SearchResult.load(path)
+
+
+def _plain(value) -> str:
+    """A description dict as readable UTF-8 text: ``kind (key value, key value, ...)``."""
+    if isinstance(value, dict):
+        head = str(value.get("kind", ""))
+        rest = ", ".join(f"{k} {_plain(v)}" for k, v in value.items() if k != "kind")
+        return f"{head} ({rest})".strip() if rest else head
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def history_shape():
+    """The jsonio checker of a history file: every section typed, sizes bounded."""
+    from ... import jsonio
+    from ...problem import MAX_DEGREE
+
+    count, seconds = jsonio.integer(0), jsonio.optional(jsonio.number(0))
+    evaluation = jsonio.obj({
+        "index": count, "phase": jsonio.string(50), "batch": count, "degree": jsonio.integer(0, MAX_DEGREE),
+        "range": jsonio.number(above=0), "bits": jsonio.optional(jsonio.integer(0, 1074)),
+        "method": jsonio.string(50), "score": jsonio.optional(jsonio.number()),
+        "ckks_levels": jsonio.optional(count), "info": jsonio.optional(jsonio.obj()),
+        "fit_s": seconds, "objective_s": seconds,
+    }, required=("index", "phase", "batch", "degree", "range"))
+    space = jsonio.obj({
+        "degrees": jsonio.array(jsonio.integer(0, MAX_DEGREE), 1, MAX_DEGREE + 1),
+        "range_bounds": jsonio.array(jsonio.number(above=0), 2, 2),
+        "bits": jsonio.array(jsonio.optional(jsonio.integer(0, 1074)), 1, 64),
+        "methods": jsonio.array(jsonio.string(50), 1, 8),
+    }, required=("degrees", "range_bounds"))
+    return jsonio.obj({
+        "schema_version": jsonio.version(int(SCHEMA_VERSION.split(".")[0]), "search histories"),
+        "target": jsonio.string(200), "space": space, "objective": jsonio.obj(),
+        "settings": jsonio.optional(jsonio.obj()), "elapsed_s": seconds,
+        "warnings": jsonio.optional(jsonio.array(jsonio.string(2000), 0, 1000)),
+        "evaluations": jsonio.array(evaluation, 0, 10**5),
+        "iterations": jsonio.optional(jsonio.array(jsonio.obj({"model_fit_s": seconds, "acquisition_s": seconds}), 0, 10**5)),
+        "best": jsonio.optional(jsonio.obj()),
+    }, required=("schema_version", "target", "space", "objective", "evaluations"))
 
 
 # ---------------------------------------------------------------------------------------
