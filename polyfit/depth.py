@@ -8,10 +8,12 @@
   * Lattigo (``polynomial.Evaluator``, BSGS with power-of-two giant steps): ⌈log2(d+1)⌉ =
     ``bits.Len64(d)`` levels for a monomial stage (its simulator's ``PolynomialDepth`` is
     ``bits.Len64(d) − 1`` for the giant steps, plus one level for the baby-step scalars).
-  * OpenFHE ``EvalChebyshevFunction``/``EvalChebyshevSeries`` on the stage's input interval:
-    the FUNCTION_EVALUATION.md table (degree 3–5 → 4, 6–13 → 5, 14–27 → 6, 28–59 → 7, …,
-    1008–2031 → 12), one less when the interval is [−1, 1] (no affine change of variable);
-    degrees 1 and 2 use the linear method: ⌈log2 d⌉ + 1 (+1 off [−1, 1]).
+  * OpenFHE ``EvalChebyshevSeries`` as :mod:`polyfit.backends.openfhe` runs it: every change
+    of variable is folded into the encoding or the previous stage's coefficients, so each
+    stage runs on (−1, 1): the FUNCTION_EVALUATION.md table (degree 3–5 → 4, 6–13 → 5,
+    14–27 → 6, 28–59 → 7, …, 1008–2031 → 12) minus one; degrees 1 and 2 use the linear
+    method: ⌈log2 d⌉ + 1. d is the degree after trailing zero coefficients (OpenFHE's
+    ``Degree``). Measured by ``polyfit verify --backend openfhe``.
   * TenSEAL ``CKKSVector.polyval``: ⌈log2(d+1)⌉, measured with TenSEAL 0.3.18 by finding the
     shortest coefficient chain on which ``polyval`` succeeds (bench/bench_verify.py).
 - ``mpc_rounds`` with Beaver multiplication and public coefficients (products by a public
@@ -39,7 +41,6 @@ from .plan import approximation_plan
 OPENFHE_CHEBYSHEV_TABLE = (
     (5, 4), (13, 5), (27, 6), (59, 7), (119, 8), (247, 9), (495, 10), (1007, 11), (2031, 12),
 )
-UNIT_INTERVAL_TOLERANCE = 1e-9
 
 
 def effective_degree(stage) -> int:
@@ -112,20 +113,19 @@ def stage_input_ranges(approximation, points: int = 2001) -> list[tuple[float, f
     return [(float(np.min(v)), float(np.max(v))) for v in values]
 
 
-def _is_unit(interval) -> bool:
-    lo, hi = interval
-    return lo >= -1.0 - UNIT_INTERVAL_TOLERANCE and hi <= 1.0 + UNIT_INTERVAL_TOLERANCE
+def effective_degree(stage) -> int:
+    """Index of the last non-zero coefficient (0 for a zero polynomial)."""
+    nonzero = np.flatnonzero(np.asarray(stage.coefficients, dtype=float))
+    return int(nonzero[-1]) if nonzero.size else 0
 
 
 def backend_levels(approximation) -> dict:
     """Levels Lattigo, OpenFHE and TenSEAL consume for the stages (+1 for relu/abs)."""
     degrees = effective_degrees(approximation)
     extra = 1 if approximation.combine in ("relu", "abs") else 0
-    ranges = stage_input_ranges(approximation)
-    units = [_is_unit(s.interval if s.basis == "chebyshev" else r) for s, r in zip(approximation.stages, ranges)]
     return {
         "lattigo": sum(lattigo_levels(d) for d in degrees) + extra,
-        "openfhe": sum(openfhe_levels(d, u) for d, u in zip(degrees, units)) + extra,
+        "openfhe": sum(openfhe_levels(effective_degree(s), unit_interval=True) for s in approximation.stages) + extra,
         "tenseal": sum(tenseal_levels(d) for d in degrees) + extra,
     }
 
