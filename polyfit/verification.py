@@ -23,6 +23,9 @@ Backend-specific claims:
 - ``"ckks"`` (TenSEAL, extra ``he``): ``depth.ckks_levels`` (the plan's depth equals the
   report), ``runs at L`` (the plan finishes on a chain of L levels), ``fails at L − 1`` (the
   report is tight).
+- ``"openfhe"`` (OpenFHE, CPython 3.10/3.12): ``depth.backends.openfhe`` (the levels the
+  EvalChebyshevSeries schedule of :mod:`polyfit.backends.openfhe` consumes on the ciphertext
+  equal the report), ``runs at L``, ``fails at L − 1``.
 - ``"fixed-point"``: exact-integer ring simulation (:mod:`polyfit.backends.fixed_point`) on a
   dense grid of |x| ≤ input_bound plus the samples: ``precision.peak_bits`` and
   ``precision.fits`` for the truncation and single-rescale models.
@@ -41,7 +44,7 @@ from .precision import DEFAULT_RING_BITS
 from .problem import check_integer
 from .reports import Stopwatch
 
-BACKENDS = ("ckks", "fixed-point")
+BACKENDS = ("ckks", "openfhe", "fixed-point")
 DEFAULT_SAMPLES = 256
 MAX_SAMPLES = 16384  # N/2 slots of TenSEAL's largest ring (N = 32768): one ciphertext
 CKKS_TOLERANCE = 1e-4
@@ -341,6 +344,48 @@ def _run_ckks(approx, options: VerifyOptions) -> EngineRun:
     return EngineRun(x, run.outputs, tuple(claims), run.levels_used, details, CKKS_TOLERANCE)
 
 
+# -- OpenFHE ------------------------------------------------------------------------------
+def _run_openfhe(approx, options: VerifyOptions) -> EngineRun:
+    from .backends import openfhe
+    from .errors import ComputationError
+
+    openfhe.require_openfhe()
+    schedule = openfhe.chebyshev_schedule(approx)
+    claimed = ((approx.depth or {}).get("backends") or {}).get("openfhe")
+    chain = options.levels if options.levels is not None else int(claimed if claimed is not None else schedule.levels)
+    x = sample_inputs(approx, options.samples)
+    plain = approx(x)
+    bound = float(np.max(np.abs(plain)))
+    details = {"samples": int(len(x)), "schedule": schedule.to_dict()}
+    try:
+        run = openfhe.run_schedule(schedule, x, chain, output_bound=bound)
+    except ComputationError as exc:
+        claims = [Claim(f"runs at {chain} levels", chain, None, False, str(exc))]
+        if claimed is not None:
+            claims.append(Claim("depth.backends.openfhe", int(claimed), None, False, "not measured: the run failed"))
+        return EngineRun(x, None, tuple(claims), None, details, CKKS_TOLERANCE)
+    tol = CKKS_TOLERANCE if options.tolerance is None else options.tolerance
+    claims = [Claim(f"runs at {chain} levels", chain, run.levels_used, run.levels_used <= chain,
+                    f"finished, {run.levels_used} level(s) consumed")]
+    if claimed is not None:
+        ok = int(claimed) == run.levels_used
+        claims.insert(0, Claim("depth.backends.openfhe", int(claimed), run.levels_used, ok,
+                               "levels consumed on the ciphertext" + ("" if ok else " differ from the report")))
+    if options.check_tight and chain == run.levels_used and chain >= 2:
+        try:
+            short = openfhe.run_schedule(schedule, x, chain - 1, output_bound=bound)
+            err = _error(short.outputs, plain)
+            failed, message = err > tol, f"finished with max |engine − artifact| = {err:.3e}"
+        except ComputationError as exc:
+            failed, message = True, str(exc)
+        claims.append(Claim(f"fails at {chain - 1} levels", "fails", "failed" if failed else "succeeded", failed,
+                            message if failed else message + ": the depth report is not tight"))
+    details.update({"parameters": run.parameters.to_dict(), "seconds_per_evaluation": run.seconds,
+                    "encrypt_seconds": run.encrypt_seconds, "keygen_seconds": run.keygen_seconds,
+                    "seconds_per_sample": run.seconds / len(x)})
+    return EngineRun(x, run.outputs, tuple(claims), run.levels_used, details, CKKS_TOLERANCE)
+
+
 # -- fixed point --------------------------------------------------------------------------
 def rounding_steps(plan) -> int:
     """Roundings of a fixed-point evaluation of ``plan``: the input encoding, every truncated
@@ -395,7 +440,8 @@ def _run_fixed_point(approx, options: VerifyOptions) -> EngineRun:
     return EngineRun(samples, outputs, tuple(claims), None, details, steps * 2.0 ** -frac_bits)
 
 
-RUNNERS: dict[str, Callable[..., EngineRun]] = {"ckks": _run_ckks, "fixed-point": _run_fixed_point}
+RUNNERS: dict[str, Callable[..., EngineRun]] = {"ckks": _run_ckks, "openfhe": _run_openfhe,
+                                                "fixed-point": _run_fixed_point}
 
 
 def format_result(result: VerifyResult) -> str:
@@ -417,8 +463,13 @@ def format_result(result: VerifyResult) -> str:
     d = result.details
     if "parameters" in d:
         p = d["parameters"]
-        lines.append(f"params   N = {p['poly_modulus_degree']}, coeff_mod_bit_sizes {p['coeff_mod_bit_sizes']}, "
-                     f"scale 2^{p['scale_bits']}, {p['security']}")
+        if "ring_dimension" in p:  # OpenFHE
+            lines.append(f"params   N = {p['ring_dimension']}, multiplicative depth {p['multiplicative_depth']}, "
+                         f"scale 2^{p['scale_bits']}, first modulus {p['first_mod_bits']} bits, "
+                         f"{p['scaling_technique']}, {p['security']}")
+        else:
+            lines.append(f"params   N = {p['poly_modulus_degree']}, coeff_mod_bit_sizes {p['coeff_mod_bit_sizes']}, "
+                         f"scale 2^{p['scale_bits']}, {p['security']}")
     if "seconds_per_evaluation" in d:
         lines.append(f"time     {d['seconds_per_evaluation']:.3f} s per encrypted evaluation "
                      f"({d['samples']} samples in one ciphertext), {result.time_s:.2f} s in all")

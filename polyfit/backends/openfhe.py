@@ -34,6 +34,7 @@ largest output fits under the 60-bit first modulus with 2 bits to spare.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,8 +59,11 @@ def require_openfhe():
     try:
         import openfhe
     except ImportError:
-        raise MissingExtraError("the OpenFHE backend (wheels exist for CPython 3.10 and 3.12 on Linux x86-64)",
-                                "openfhe", "openfhe") from None
+        import sys
+
+        here = f"CPython {sys.version_info.major}.{sys.version_info.minor}"
+        raise MissingExtraError(f"the OpenFHE backend (OpenFHE's wheels are for CPython 3.10 and 3.12 on Linux "
+                                f"x86-64; this is {here})", "openfhe", "openfhe") from None
     return openfhe
 
 
@@ -318,6 +322,13 @@ class OpenFHERun:
     parameters: OpenFHEParameters
 
 
+def openfhe_message(exc: Exception) -> str:
+    """OpenFHE's error text without its source path: "SetLevel(): The current multiplicative …"."""
+    text = " ".join(str(exc).split())
+    found = re.search(r"(\w+\(\)\s*:.*)$", text)
+    return found.group(1) if found else text
+
+
 def _is_chain_error(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(marker in text for marker in CHAIN_ERRORS)
@@ -345,11 +356,11 @@ def run_schedule(schedule: ChebyshevSchedule, x, depth: int, scale_bits: int | N
         plain.SetLength(len(x))
         outputs = np.asarray(plain.GetRealPackedValue(), dtype=float)[: len(x)]
     except RuntimeError as exc:
-        message = " ".join(str(exc).split())
+        message = openfhe_message(exc)
         if _is_chain_error(exc):
             raise ChainExhausted(f"the schedule needs more than {depth} level(s): OpenFHE stopped with "
-                                 f"'{message[-160:]}'") from None
-        raise ComputationError(f"OpenFHE failed: {message[-200:]}") from None
+                                 f"'{message}'") from None
+        raise ComputationError(f"OpenFHE failed: {message}") from None
     if not np.all(np.isfinite(outputs)):
         raise ComputationError("decryption produced non-finite values")
     return OpenFHERun(outputs, int(used), evaluation.elapsed, encryption.elapsed, keygen.elapsed, params)
