@@ -113,19 +113,13 @@ def stage_input_ranges(approximation, points: int = 2001) -> list[tuple[float, f
     return [(float(np.min(v)), float(np.max(v))) for v in values]
 
 
-def effective_degree(stage) -> int:
-    """Index of the last non-zero coefficient (0 for a zero polynomial)."""
-    nonzero = np.flatnonzero(np.asarray(stage.coefficients, dtype=float))
-    return int(nonzero[-1]) if nonzero.size else 0
-
-
 def backend_levels(approximation) -> dict:
     """Levels Lattigo, OpenFHE and TenSEAL consume for the stages (+1 for relu/abs)."""
     degrees = effective_degrees(approximation)
     extra = 1 if approximation.combine in ("relu", "abs") else 0
     return {
         "lattigo": sum(lattigo_levels(d) for d in degrees) + extra,
-        "openfhe": sum(openfhe_levels(effective_degree(s), unit_interval=True) for s in approximation.stages) + extra,
+        "openfhe": sum(openfhe_levels(d, unit_interval=True) for d in degrees) + extra,
         "tenseal": sum(tenseal_levels(d) for d in degrees) + extra,
     }
 

@@ -37,7 +37,7 @@ def test_depth_rounds_and_precision_use_the_effective_degree():
     assert a.stages[0].degree == 15 and a.stages[0].quantized.integers[2:] == (0,) * 14
     assert a.depth["degrees"] == [1] and a.depth["stored_degrees"] == [15]
     assert a.depth["ckks_levels"] == 1
-    assert a.depth["backends"] == {"lattigo": 1, "openfhe": 2, "tenseal": 1}  # was 4, 6, 4
+    assert a.depth["backends"] == {"lattigo": 1, "openfhe": 1, "tenseal": 1}  # was 4, 6, 4
     assert a.depth["mpc_rounds"] == {"horner": 0, "power_tree": 0, "single_round": 0}  # Horner was 14
     assert a.precision["single_rescale"]["peak_bits"] < 30  # was 167: x^15 at scale 2^(16·8)
 
@@ -48,7 +48,7 @@ def test_report_says_the_effective_degree_once_and_consistently():
     text = format_report(_collapsed_sigmoid())
     assert "degree 15 (effective degree 1: the coefficients of x^2 … x^15 are zero" in text
     assert "effective degrees [1] of the stored [15]" in text
-    assert "Lattigo 1, OpenFHE 2, TenSEAL 1" in text and "Horner 0" in text
+    assert "Lattigo 1, OpenFHE 1, TenSEAL 1" in text and "Horner 0" in text
 
 
 @pytest.mark.parametrize("section, key, value", [

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..basis import monomial_to_chebyshev
-from ..depth import openfhe_levels
+from ..depth import openfhe_levels, stage_input_ranges
 from ..errors import ComputationError, InputError, MissingExtraError
 from ..reports import Stopwatch
 from .ckks import ChainExhausted
@@ -49,7 +49,6 @@ FIRST_MOD_BITS = 60
 SCALE_BITS_CHOICES = (50, 45, 40)  # most precise first; see choose_scale_bits
 MIN_SCALE_BITS = 30
 STAGE_INPUT_MARGIN = 1.02  # later monomial stages read v / (1.02·max|v|), inside [−1, 1]
-RANGE_POINTS = 2001
 CHAIN_ERRORS = ("multiplicative depth", "insufficient", "removing last element", "droplastelement",
                 "levels", "towers")
 
@@ -119,16 +118,9 @@ def _window(interval) -> tuple[float, float]:
     return 2.0 / (hi - lo), -(hi + lo) / (hi - lo)
 
 
-def _stage_input_ranges(approximation) -> list[tuple[float, float]]:
-    x = np.linspace(approximation.domain[0], approximation.domain[1], RANGE_POINTS)
-    with np.errstate(all="ignore"):
-        values = approximation.stage_outputs(x)[:-1]
-    return [(float(np.min(v)), float(np.max(v))) for v in values]
-
-
 def stage_intervals(approximation) -> list[tuple[float, float]]:
     """The interval each stage is written over in the schedule (module docstring, 1–2)."""
-    ranges = _stage_input_ranges(approximation)
+    ranges = stage_input_ranges(approximation)
     out = []
     for k, (stage, (lo, hi)) in enumerate(zip(approximation.stages, ranges)):
         if stage.basis == "chebyshev":
