@@ -5,10 +5,19 @@ Conventions (as numpy.polynomial): coefficients are lowest degree first.
 - monomial:  p(x) = Σ_k c_k x^k
 - chebyshev: p(x) = Σ_k c_k T_k(t),  t = (2x − hi − lo)/(hi − lo) maps the stage's
   ``interval`` [lo, hi] onto the window [-1, 1].
+
+Every Chebyshev evaluation and change of basis of the project lives here: float64
+evaluation and conversion (numpy.polynomial), series over a subset of degrees and their
+derivatives in any arithmetic (float arrays or mpmath object arrays, used by the Remez
+engine), and exact conversions in rational arithmetic (``fractions.Fraction``).
 """
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
+from numpy.polynomial import chebyshev as C
 
 BASES = ("monomial", "chebyshev")
 
@@ -68,4 +77,159 @@ def pad(coef, length: int) -> np.ndarray:
     """
     out = np.zeros(length)
     out[: min(length, len(coef))] = coef[:length]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Series over a subset of degrees, in any arithmetic (float64 arrays or mpmath object arrays)
+# --------------------------------------------------------------------------------------
+def chebyshev_full(coefficients, degrees) -> np.ndarray:
+    """The dense series c_0 … c_max of Σ_j coefficients[j]·T_{degrees[j]} (zeros elsewhere).
+
+    Keeps the dtype of ``coefficients`` (object arrays of mpmath numbers stay exact).
+
+    >>> chebyshev_full([2.0, 3.0], (1, 3))
+    array([0., 2., 0., 3.])
+    """
+    coefficients = np.asarray(coefficients)
+    dtype = object if coefficients.dtype == object else float
+    full = np.zeros(max(degrees) + 1, dtype=dtype)   # object zeros are int 0: exact with any number
+    full[list(degrees)] = coefficients
+    return full
+
+
+def chebyshev_series(coefficients, degrees, u) -> np.ndarray:
+    """p(u) = Σ_j coefficients[j]·T_{degrees[j]}(u) by Clenshaw's recurrence (any arithmetic)."""
+    return C.chebval(u if np.asarray(u).dtype == object else np.asarray(u, dtype=float),
+                     chebyshev_full(coefficients, degrees))
+
+
+def chebyshev_series_slope(coefficients, degrees, u) -> np.ndarray:
+    """p′(u) for :func:`chebyshev_series` (d/du, by ``chebder`` then Clenshaw; any arithmetic)."""
+    full = chebyshev_full(coefficients, degrees)
+    u = u if np.asarray(u).dtype == object else np.asarray(u, dtype=float)
+    if full.size < 2:
+        return u * 0
+    return C.chebval(u, C.chebder(full))
+
+
+def chebyshev_columns(t, count: int):
+    """[T_0(t), …, T_{count−1}(t)] and their derivatives dT_k/dt, as lists of arrays.
+
+    Three-term recurrences T_{k+1} = 2tT_k − T_{k−1}, T′_{k+1} = 2T_k + 2tT′_k − T′_{k−1};
+    they work for float arrays and for mpmath object arrays alike.
+    """
+    one = t * 0 + 1
+    zero = t * 0
+    values, slopes = [one], [zero]
+    if count > 1:
+        values.append(t)
+        slopes.append(one)
+    for k in range(1, count - 1):
+        values.append(2 * t * values[k] - values[k - 1])
+        slopes.append(2 * values[k] + 2 * t * slopes[k] - slopes[k - 1])
+    return values[:count], slopes[:count]
+
+
+def chebyshev_vander(u, degrees, slopes: bool = False):
+    """Matrix [T_k(u_i)]_{i, k∈degrees} (and, with ``slopes``, [T′_k(u_i)]) in u's arithmetic.
+
+    float64 through ``numpy.polynomial.chebyshev.chebvander``; object arrays (mpmath) through
+    :func:`chebyshev_columns`.
+    """
+    degrees = list(degrees)
+    u_arr = np.asarray(u)
+    if u_arr.dtype != object and not slopes:
+        return C.chebvander(np.asarray(u, dtype=float), max(degrees))[:, degrees]
+    values, derivatives = chebyshev_columns(u_arr if u_arr.dtype == object else u_arr.astype(float), max(degrees) + 1)
+    matrix = np.stack([values[k] for k in degrees], axis=1)
+    if not slopes:
+        return matrix
+    return matrix, np.stack([derivatives[k] for k in degrees], axis=1)
+
+
+# --------------------------------------------------------------------------------------
+# Changes of basis: float64 matrices and exact rational conversions
+# --------------------------------------------------------------------------------------
+def monomial_to_chebyshev_matrix(degree: int, interval) -> np.ndarray:
+    """M with M[:, k] = Chebyshev coefficients (over ``interval``) of t^k.
+
+    With t = c + h·u (u the window variable), t^k = (c + h u)·t^(k−1) and
+    u·T_j = (T_{j+1} + T_{|j−1|})/2 give column k from column k − 1 exactly.
+
+    >>> monomial_to_chebyshev_matrix(2, (-1.0, 1.0))
+    array([[1. , 0. , 0.5],
+           [0. , 1. , 0. ],
+           [0. , 0. , 0.5]])
+    """
+    lo, hi = interval
+    c, h = 0.5 * (hi + lo), 0.5 * (hi - lo)
+    M = np.zeros((degree + 1, degree + 1))
+    M[0, 0] = 1.0
+    for k in range(1, degree + 1):
+        prev = M[:, k - 1]
+        times_u = np.zeros(degree + 1)
+        times_u[1:] += 0.5 * prev[:-1]          # T_j → T_{j+1}/2
+        times_u[:-1] += 0.5 * prev[1:]          # T_j → T_{j−1}/2 (j ≥ 1)
+        times_u[1] += 0.5 * prev[0]             # T_0 → T_1 (u·T_0 = T_1)
+        M[:, k] = c * prev + h * times_u
+    return M
+
+
+def exact(value) -> Fraction:
+    """``value`` as a Fraction: floats exactly, other numbers (mpmath, Fraction) via their decimal string."""
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(value) if isinstance(value, (float, int)) else Fraction(str(value))
+
+
+def exact_chebyshev_to_monomial(coefficients, interval) -> list:
+    """Monomial coefficients in y of Σ_k b_k T_k(t), t = (2y − lo − hi)/(hi − lo), exactly.
+
+    Rational arithmetic on the (float or mpmath) inputs: T_{k+1}(t(y)) = 2t(y)T_k − T_{k−1}
+    expanded as polynomials in y; round once later.
+
+    >>> [float(c) for c in exact_chebyshev_to_monomial([0.0, 0.0, 1.0], (0.0, 1.0))]  # T_2(2y − 1)
+    [1.0, -8.0, 8.0]
+    """
+    lo, hi = (exact(v) for v in interval)
+    scale, shift = 2 / (hi - lo), -(lo + hi) / (hi - lo)   # t = scale·y + shift
+    n = len(coefficients)
+    prev, cur = [Fraction(1)], [shift, scale]
+    out = [exact(coefficients[0])] + [Fraction(0)] * (n - 1)
+    if n > 1:
+        for i, c in enumerate(cur):
+            out[i] += exact(coefficients[1]) * c
+    for k in range(2, n):
+        nxt = [Fraction(0)] * (k + 1)
+        for i, c in enumerate(cur):
+            nxt[i] += 2 * shift * c
+            nxt[i + 1] += 2 * scale * c
+        for i, c in enumerate(prev):
+            nxt[i] -= c
+        prev, cur = cur, nxt
+        for i, c in enumerate(cur):
+            out[i] += exact(coefficients[k]) * c
+    return out
+
+
+def exact_chebyshev_coefficients(monomial, half_width) -> list:
+    """Chebyshev coefficients over [−U, U] (U = ``half_width``) of Σ c_k x^k, exactly.
+
+    x = U·v and v^k = 2^(1−k) Σ_j C(k, j) T_{k−2j}(v) (the j = k/2 term halved).
+
+    >>> [float(c) for c in exact_chebyshev_coefficients([0, 0, 1], 2.0)]  # x² = 2 + 2·T_2(x/2)
+    [2.0, 0.0, 2.0]
+    """
+    u = exact(half_width)
+    out = [Fraction(0)] * len(monomial)
+    for k, c in enumerate(monomial):
+        if c == 0:
+            continue
+        scaled = exact(c) * u ** k
+        for j in range(k // 2 + 1):
+            term = scaled * math.comb(k, j) / Fraction(2) ** (k - 1) if k else scaled
+            if k and 2 * j == k:
+                term /= 2
+            out[k - 2 * j] += term
     return out

@@ -6,7 +6,8 @@ Problem (continuous, on the domain minus ``exclude`` when given):
 
 The polynomial is sought in the Chebyshev basis over the t-interval: with the window
 u = (2t − hi − lo)/(hi − lo) ∈ [-1, 1], p = Σ c_k T_k(u) and g(u) = f(x(u)). The exchange
-itself is :func:`polyfit.solvers._remez.remez`.
+itself is the project's engine, :func:`polyfit.solvers.remez.remez` (golden-section extrema:
+targets may have kinks and no derivative).
 
 Parity reductions (when the t-interval and the fitted set are symmetric about 0). Write
 g = g_even + g_odd, g_even(u) = (g(u) + g(−u))/2, g_odd(u) = (g(u) − g(−u))/2.
@@ -43,7 +44,7 @@ from .. import basis as _basis
 from ..errors import ComputationError, InputError
 from ..problem import FitProblem, check_integer
 from ..reports import Stopwatch, assemble
-from ._remez import EPS, ROUNDING_FACTOR, RemezResult, dense_grid, least_squares, merge_same_sign, remez
+from .remez import EPS, ROUNDING_FACTOR, RemezProblem, RemezResult, dense_grid, least_squares, merge_same_sign, remez
 from .lstsq import stage_from_chebyshev
 
 DEFAULT_OPTIONS = {"tol": 1e-9, "max_iterations": 60, "parity": True, "points_per_piece": None}
@@ -285,10 +286,10 @@ def _choose_reduction(g, degree, window: Window, pieces, breakpoints, parity: bo
 def _run(g, reduction: Reduction, options: dict, label: str):
     """Remez on the reduced problem; returns (result, full Chebyshev coefficients on the window)."""
     try:
-        result = remez(reduction.fitted_function(g), reduction.pieces, reduction.degrees,
-                       breakpoints=reduction.breakpoints, tol=options["tol"],
-                       max_iterations=options["max_iterations"], points_per_piece=options["points_per_piece"],
-                       label=label)
+        problem = RemezProblem(reduction.fitted_function(g), reduction.pieces, reduction.degrees,
+                               breakpoints=reduction.breakpoints)
+        result = remez(problem, tol=options["tol"], max_iterations=options["max_iterations"],
+                       points_per_piece=options["points_per_piece"], label=label)
     except ComputationError as exc:
         if label in str(exc):
             raise
