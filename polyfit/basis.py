@@ -233,3 +233,31 @@ def exact_chebyshev_coefficients(monomial, half_width) -> list:
                 term /= 2
             out[k - 2 * j] += term
     return out
+
+
+def exact_monomial_to_chebyshev_matrix(degree: int, interval) -> list:
+    """M (list of rows of Fractions) with M[j][k] = Chebyshev coefficient of T_j over ``interval``
+    of t^k, exactly: the float version's recurrence t^k = (c + h u)·t^(k−1),
+    u·T_j = (T_{j+1} + T_{|j−1|})/2 run in rationals (the interval's floats are dyadic).
+
+    >>> [float(v) for v in [row[2] for row in exact_monomial_to_chebyshev_matrix(2, (-1.0, 1.0))]]
+    [0.5, 0.0, 0.5]
+    """
+    lo, hi = (exact(v) for v in interval)
+    half = Fraction(1, 2)
+    c, h = (hi + lo) * half, (hi - lo) * half
+    columns = [[Fraction(0)] * (degree + 1) for _ in range(degree + 1)]
+    columns[0][0] = Fraction(1)
+    for k in range(1, degree + 1):
+        prev, col = columns[k - 1], columns[k]
+        for j, p in enumerate(prev):
+            if p == 0:
+                continue
+            col[j] += c * p
+            if j == 0:
+                col[1] += h * p                      # u·T_0 = T_1
+            else:
+                col[j - 1] += h * half * p           # u·T_j = (T_{j−1} + T_{j+1})/2
+                if j < degree:
+                    col[j + 1] += h * half * p
+    return [[columns[k][j] for k in range(degree + 1)] for j in range(degree + 1)]

@@ -10,7 +10,7 @@ import pytest
 import polyfit as pf
 from polyfit.cli import main
 from polyfit.errors import InputError
-from polyfit.solvers._lattice import closest_vector
+from polyfit.solvers.quantized.lattice import closest_vector
 
 PILLAR_F8 = (70, 128, 45, 0, -1)
 PILLAR_F10 = (322, 512, 160, 0, -3)
@@ -247,3 +247,114 @@ def test_scales_beyond_float64_fail_with_exit_1_and_advice(capsys):
 def test_input_scale_rescues_the_wide_case():
     a = pf.fit("relu", degree=30, domain=5, bits=24, input_scale=0.2)
     assert a.provenance["certified"] is True
+
+
+# -- L∞ at the degrees users need (issue 15) ----------------------------------------------------
+FPMINIMAX_ISSUE = {("sigmoid", 31): 2.14e-6, ("tanh", 25): 6.03e-5, ("gelu", 31): 4.87e-5}  # Sollya, same sizes
+
+
+def test_linf_tanh_degree_25_beats_fpminimax_from_the_cli(capsys):
+    code = main(["fit", "--function", "tanh", "--degree", "25", "--range", "4", "--bits", "14", "--input-scale", "0.25",
+                 "--method", "minimax", "--json"])
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["metrics"]["max_abs_error"] <= FPMINIMAX_ISSUE[("tanh", 25)]
+    assert doc["provenance"]["certificate"]["kind"] == "milp"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", ["sigmoid", "gelu"])
+def test_linf_degree_31_sixteen_bits_beats_fpminimax(target):
+    a = pf.fit(target, degree=31, domain=8, bits=16, method="minimax", input_scale=0.125)
+    assert a.metrics["max_abs_error"] <= FPMINIMAX_ISSUE[(target, 31)]
+    cert = a.provenance["certificate"]
+    assert cert["bound"] <= cert["value"] == pytest.approx(a.metrics["max_abs_error"], rel=1e-9)
+
+
+def test_linf_float_reference_is_the_remez_minimax():
+    a = pf.fit("sigmoid", degree=15, domain=8, bits=12, method="minimax", input_scale=0.125)
+    remez = pf.fit("sigmoid", degree=15, domain=8, method="minimax", input_scale=0.125)
+    assert a.provenance["float_minimax_source"] == "remez"
+    assert a.provenance["float_minimax_error"] == pytest.approx(remez.provenance["upper_bound"], rel=1e-12)
+
+
+def test_linf_certificate_has_the_common_shape_and_keeps_old_keys():
+    a = pf.fit("tanh", degree=5, domain=2.0, bits=8, method="minimax")
+    cert = a.provenance["certificate"]
+    assert set(cert) == {"kind", "certified", "value", "bound", "gap", "message"}
+    assert cert["certified"] is a.provenance["certified"] is True
+    assert cert["gap"] == a.provenance["mip_gap"] <= 1e-6
+    assert cert["value"] == a.provenance["objective_value"]
+
+
+def test_l2_certificate_is_lattice_enumeration():
+    cert = pf.fit("relu", degree=4, domain=5, bits=10).provenance["certificate"]
+    assert cert["kind"] == "lattice-enumeration" and cert["certified"] is True and cert["gap"] == 0.0
+
+
+def _failing_milp(status, message):
+    from scipy.optimize import OptimizeResult
+
+    def milp(*args, **kwargs):
+        return OptimizeResult(x=None, fun=None, status=status, message=message, success=False, mip_node_count=0,
+                              mip_dual_bound=None, mip_gap=None)
+    return milp
+
+
+def test_linf_highs_failure_still_returns_the_lattice_incumbent_with_its_gap(monkeypatch):
+    import scipy.optimize
+
+    monkeypatch.setattr(scipy.optimize, "milp", _failing_milp(4, "HiGHS Status 4: numerical trouble"))
+    a = pf.fit("sigmoid", degree=15, domain=8, bits=10, method="minimax", input_scale=0.125)
+    cert = a.provenance["certificate"]
+    assert cert["certified"] is False and 0 < cert["gap"] < 0.2
+    assert cert["bound"] <= cert["value"] == pytest.approx(a.metrics["max_abs_error"], rel=1e-9)
+    assert a.metrics["max_abs_error"] < a.provenance["naive_rounding_error"]
+
+
+def test_linf_warning_names_highs_infeasible_not_the_time_limit(monkeypatch):
+    import scipy.optimize
+
+    monkeypatch.setattr(scipy.optimize, "milp", _failing_milp(
+        2, "The problem is infeasible. (HiGHS Status 8: model_status is Infeasible; primal_status is None)"))
+    a = pf.fit("sigmoid", degree=15, domain=8, bits=10, method="minimax", input_scale=0.125)
+    warning = " ".join(a.provenance["warnings"])
+    assert "infeasible" in warning and "time limit" not in warning
+
+
+def test_linf_time_limit_warning_says_time_limit(monkeypatch):
+    import scipy.optimize
+
+    monkeypatch.setattr(scipy.optimize, "milp", _failing_milp(1, "Time limit reached. (HiGHS Status 13: Time limit reached)"))
+    a = pf.fit("sigmoid", degree=15, domain=8, bits=10, method="minimax", input_scale=0.125, time_limit=5)
+    assert "time limit" in " ".join(a.provenance["warnings"])
+
+
+@pytest.mark.slow
+def test_linf_degree_63_returns_a_valid_polynomial_with_a_stated_gap():
+    a = pf.fit("tanh", degree=63, domain=4, bits=24, method="minimax", input_scale=0.25, time_limit=5)
+    cert = a.provenance["certificate"]
+    assert all(abs(i) <= 2**53 for i in a.stages[0].quantized.integers)
+    assert cert["bound"] is not None and cert["bound"] <= cert["value"]
+    assert cert["value"] < 1e-6
+
+
+def test_gekko_temp_folder_is_removed_on_sigterm(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "polyfit", "fit", "--degree", "8", "--range", "5", "--bits", "12",
+                             "--compat", "pillar", "--solver", "gekko", "--json"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(tmp_path.iterdir()) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert any(tmp_path.iterdir()), "GEKKO never created its folder"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
