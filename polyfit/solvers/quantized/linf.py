@@ -17,6 +17,7 @@ its certificate: ``value`` its max error on the grid, ``bound`` the best proven 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -57,6 +58,8 @@ def solve_linf(problem: FitProblem):
         candidates = [(naive_error, "rounded float minimax", rounded)]
         if start.integers is not None:
             candidates.append((setup.max_error(start.integers), "closest lattice vector", start.integers))
+        if max(abs(int(v)) for v in rounded) >= MAX_INTEGER:
+            candidates.extend(_lower_degree_starts(problem, setup))
         first_error, first_kind, first = min(candidates, key=lambda c: c[0])
         state = ExchangeState(best=first, best_error=first_error, lower_bound=lower)
         if first_error - lower > CERTIFY_RTOL * first_error:
@@ -115,3 +118,26 @@ def solve_linf(problem: FitProblem):
         provenance["warnings"] = notes
     return assemble(problem.target, problem.domain, [stage], objective=objective, provenance=provenance,
                     input_scale=problem.input_scale, exclude=problem.exclude, frac_bits=F)
+
+
+def _lower_degree_starts(problem: FitProblem, setup, step: int = 8):
+    """Lattice incumbents of degree d − 8, d − 16, … (zeros above), while they improve.
+
+    When the float minimax of degree d needs integers beyond 2^53, its ridge-limited closest
+    vector can be worse than the closest vector of a lower degree whose minimax fits."""
+    out, previous = [], None
+    for degree in range(problem.degree - step, max(problem.degree // 2, 1) - 1, -step):
+        sub = build_setup(replace(problem, degree=degree))
+        sub_reference = float_reference(sub, 1.0)
+        errors = sub.vander @ sub_reference.chebyshev[sub.powers] - sub.g
+        start, _ = best_lattice_start(sub, sub_reference, float(np.max(np.abs(errors))))
+        if start.integers is None:
+            continue
+        full = sub.full_integers(start.integers)
+        integers = np.array([full[k] if k <= degree else 0 for k in setup.powers.tolist()], dtype=object)
+        error = setup.max_error(integers)
+        out.append((error, f"closest lattice vector at degree {degree}", integers))
+        if previous is not None and error >= previous:
+            break
+        previous = error
+    return out

@@ -131,7 +131,7 @@ def build_setup(problem: FitProblem) -> LinfSetup:
     if problem.points is None and problem.samples is None:
         problem = replace(problem, points=LINF_DEFAULT_POINTS)
     F = problem.frac_bits
-    x = problem.grid_x()
+    x = np.sort(problem.grid_x())  # sorted: the alternation bound and the exchange walk neighbours
     f = problem.target(x)
     if not np.all(np.isfinite(f)):
         raise ComputationError(f"target {problem.target.name!r} is not finite on the grid of {problem.domain}")
