@@ -59,7 +59,7 @@ def solve_linf(problem: FitProblem):
         if start.integers is not None:
             candidates.append((setup.max_error(start.integers), "closest lattice vector", start.integers))
         if max(abs(int(v)) for v in rounded) >= MAX_INTEGER:
-            candidates.extend(_lower_degree_starts(problem, setup))
+            candidates.extend(_lower_degree_starts(problem, setup, deadline))
         first_error, first_kind, first = min(candidates, key=lambda c: c[0])
         state = ExchangeState(best=first, best_error=first_error, lower_bound=lower)
         if first_error - lower > CERTIFY_RTOL * first_error:
@@ -120,13 +120,15 @@ def solve_linf(problem: FitProblem):
                     input_scale=problem.input_scale, exclude=problem.exclude, frac_bits=F)
 
 
-def _lower_degree_starts(problem: FitProblem, setup, step: int = 8):
+def _lower_degree_starts(problem: FitProblem, setup, deadline: float, step: int = 8):
     """Lattice incumbents of degree d − 8, d − 16, … (zeros above), while they improve.
 
     When the float minimax of degree d needs integers beyond 2^53, its ridge-limited closest
     vector can be worse than the closest vector of a lower degree whose minimax fits."""
     out, previous = [], None
     for degree in range(problem.degree - step, max(problem.degree // 2, 1) - 1, -step):
+        if time.perf_counter() > deadline:
+            break
         sub = build_setup(replace(problem, degree=degree))
         sub_reference = float_reference(sub, 1.0)
         errors = sub.vander @ sub_reference.chebyshev[sub.powers] - sub.g
