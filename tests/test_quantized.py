@@ -268,7 +268,8 @@ def test_linf_degree_31_sixteen_bits_beats_fpminimax(target):
     a = pf.fit(target, degree=31, domain=8, bits=16, method="minimax", input_scale=0.125)
     assert a.metrics["max_abs_error"] <= FPMINIMAX_ISSUE[(target, 31)]
     cert = a.provenance["certificate"]
-    assert cert["bound"] <= cert["value"] == pytest.approx(a.metrics["max_abs_error"], rel=1e-9)
+    # value: the exact error; metrics: float64 Horner on the same integers (a few ulps of |a_k| 2^-F apart)
+    assert cert["bound"] <= cert["value"] == pytest.approx(a.metrics["max_abs_error"], rel=1e-5)
 
 
 def test_linf_float_reference_is_the_remez_minimax():
