@@ -95,13 +95,30 @@ def tenseal_levels(degree: int) -> int:
     return optimal_levels(degree)
 
 
+THREE_PARTY_TRUNCATION_ROUNDS = 2  # CrypTen (TFP) truncation with > 2 parties: scatter + gather
+
+
 def mpc_rounds(degrees, combine: str) -> dict:
-    """Beaver-multiplication rounds: Horner, power tree, single-round exponentiation."""
+    """Beaver-multiplication rounds: Horner, power tree, single-round exponentiation.
+
+    The top-level counts assume 2 parties (``parties``: truncation is local). ``three_party``
+    counts CrypTen with 3 parties, where each truncation costs 2 more rounds: Horner 3d − 1
+    per stage (d − 1 products, each truncated, and the truncated first product c_d·x), power
+    tree 3⌈log2 d⌉ + 2 (the coefficient products truncated in one batch), single round 3.
+    """
     extra = 1 if combine in ("relu", "abs") else 0
+    t = THREE_PARTY_TRUNCATION_ROUNDS
     return {
+        "parties": 2,
         "horner": sum(max(d - 1, 0) for d in degrees) + extra,
         "power_tree": sum(math.ceil(math.log2(d)) if d > 1 else 0 for d in degrees) + extra,
         "single_round": sum(1 if d > 1 else 0 for d in degrees) + extra,
+        "three_party": {
+            "horner": sum((1 + t) * (d - 1) + t for d in degrees if d >= 1) + (1 + t) * extra,
+            "power_tree": sum((1 + t) * math.ceil(math.log2(d)) + t if d > 1 else t for d in degrees if d >= 1)
+            + (1 + t) * extra,
+            "single_round": sum(1 + t if d > 1 else t for d in degrees if d >= 1) + (1 + t) * extra,
+        },
     }
 
 

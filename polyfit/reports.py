@@ -109,17 +109,32 @@ def format_report(approx: Approximation) -> str:
         r = d["mpc_rounds"]
         lines.append(f"depth    CKKS levels {d['ckks_levels']} ({d['ct_ct_multiplications']} ct×ct products); "
                      f"Lattigo {b['lattigo']}, OpenFHE {b['openfhe']}, TenSEAL {b['tenseal']}")
-        lines.append(f"mpc      rounds: Horner {r['horner']}, power tree {r['power_tree']}, single-round {r['single_round']}")
+        lines.append(f"mpc      rounds ({r.get('parties', 2)} parties): Horner {r['horner']}, power tree {r['power_tree']}, "
+                     f"single-round {r['single_round']}"
+                     + (f"; 3 parties: {r['three_party']['horner']}, {r['three_party']['power_tree']}, "
+                        f"{r['three_party']['single_round']}" if r.get("three_party") else ""))
         if d.get("note"):
             lines.append(f"note     {d['note']}")
     p = approx.precision
     if p:
-        line = (f"fixed    {p['frac_bits']} fractional bits, |x| ≤ {p['input_bound']:g}: peak {p['peak_bits']} bits "
-                f"of a {p['ring_bits']}-bit ring — {'fits' if p['fits'] else 'OVERFLOWS'}")
+        peak = "unbounded" if p.get("peak_bits") is None else f"{p['peak_bits']} bits"
+        line = (f"fixed    {p['frac_bits']} fractional bits, |x| ≤ {p['input_bound']:g}: peak {peak} "
+                f"of a {p['ring_bits']}-bit ring — {'fits' if p['fits'] else 'DOES NOT FIT'}")
+        if p.get("failure_probability") is not None:
+            line += f"; 2-party truncation fails with p = {p['failure_probability']:.1e} per element"
         single = p.get("single_rescale")
         if single:
-            line += f"; single-rescale peak {single['peak_bits']} bits — {'fits' if single['fits'] else 'OVERFLOWS'}"
+            single_peak = "unbounded" if single.get("peak_bits") is None else f"{single['peak_bits']} bits"
+            line += f"; single-rescale peak {single_peak} — {'fits' if single['fits'] else 'OVERFLOWS'}"
         lines.append(line)
+        mpc = p.get("mpc_schedule") or {}
+        if mpc.get("name"):
+            lines.append(f"mpc      schedule {mpc['name']} at F = {mpc['frac_bits']}: {mpc['rounds_2party']} rounds "
+                         f"(2 parties; {mpc['rounds_3party']} with 3), {mpc['bytes_per_element']} bytes/element/party, "
+                         f"simulated error {mpc['simulated_max_error']:.2e}, failure p = {mpc['failure_probability']:.1e}"
+                         f" — {'fits' if mpc['fits'] else 'DOES NOT FIT'}")
+        elif mpc:
+            lines.append(f"mpc      no schedule: {mpc.get('reason')}")
     for note in prov.get("warnings", []) or []:
         lines.append(f"warning  {note}")
     return "\n".join(lines)

@@ -27,8 +27,9 @@ Backend-specific claims:
   EvalChebyshevSeries schedule of :mod:`polyfit.backends.openfhe` consumes on the ciphertext
   equal the report), ``runs at L``, ``fails at L − 1``.
 - ``"fixed-point"``: exact-integer ring simulation (:mod:`polyfit.backends.fixed_point`) on a
-  dense grid of |x| ≤ input_bound plus the samples: ``precision.peak_bits`` and
-  ``precision.fits`` for the truncation and single-rescale models.
+  dense grid of |x| ≤ input_bound: ``precision.peak_bits`` and ``precision.fits`` for the
+  truncation and single-rescale models; the accuracy claim runs the artifact's MPC schedule as
+  CrypTen would (:mod:`polyfit.mpc_verification`), with the failure-probability claim.
 
 A new backend adds its name to :data:`BACKENDS` and a runner to :data:`RUNNERS`.
 """
@@ -386,58 +387,11 @@ def _run_openfhe(approx, options: VerifyOptions) -> EngineRun:
     return EngineRun(x, run.outputs, tuple(claims), run.levels_used, details, CKKS_TOLERANCE)
 
 
-# -- fixed point --------------------------------------------------------------------------
-def rounding_steps(plan) -> int:
-    """Roundings of a fixed-point evaluation of ``plan``: the input encoding, every truncated
-    product (``mul``, ``mul_const`` by a non-integer) and every rounded non-integer constant."""
-    from .plan import is_integer
-
-    return 1 + sum(1 for op in plan.ops if op.kind == "mul"
-                   or (op.kind in ("mul_const", "add_const") and not is_integer(op.const)))
-
-
+# -- fixed point and CrypTen: polyfit.mpc_verification ------------------------------------
 def _run_fixed_point(approx, options: VerifyOptions) -> EngineRun:
-    from .backends import fixed_point
-    from .plan import approximation_plan
-    from .precision import GRID_POINTS, MODELS, default_frac_bits, input_grid, precision_report
+    from .mpc_verification import run_fixed_point
 
-    stored = approx.precision or {}
-    ring_bits, frac_bits = options.ring_bits, options.frac_bits
-    if frac_bits is None:
-        frac_bits = int(stored.get("frac_bits") if stored.get("frac_bits") is not None else default_frac_bits(approx))
-    input_bound = float(stored.get("input_bound") or max(abs(approx.domain[0]), abs(approx.domain[1])))
-    same_setting = stored.get("frac_bits") == frac_bits and stored.get("ring_bits") == ring_bits
-    report = stored if same_setting and "peak_bits" in stored else precision_report(
-        approx, frac_bits=frac_bits, ring_bits=ring_bits, input_bound=input_bound)
-    dense = input_grid(input_bound, GRID_POINTS)
-    samples = sample_inputs(approx, options.samples)
-    x = np.concatenate([dense, samples])  # the dense grid for the peak, the samples for accuracy
-    plain = approx(samples)
-    claims, runs = [], {}
-    sections = [(MODELS[0], report.get("peak_bits"), report.get("fits"))]
-    single = report.get("single_rescale") or {}
-    if "peak_bits" in single:
-        sections.append((MODELS[1], single["peak_bits"], single["fits"]))
-    for model, claimed_bits, claimed_fits in sections:
-        run = fixed_point.run(approx, x, frac_bits, ring_bits, model)
-        runs[model] = run
-        prefix = "precision" if model == MODELS[0] else "precision.single_rescale"
-        ok_bits = claimed_bits is not None and run.peak_bits <= int(claimed_bits)
-        claims.append(Claim(f"{prefix}.peak_bits", claimed_bits, run.peak_bits, ok_bits,
-                            f"simulated peak {run.peak_bits} bits" + ("" if ok_bits else " exceeds the report")))
-        ok_fits = (not run.overflow) == bool(claimed_fits)
-        claims.append(Claim(f"{prefix}.fits", bool(claimed_fits), not run.overflow, ok_fits,
-                            ("no overflow" if not run.overflow else "overflow")
-                            + f" ({ring_bits}-bit ring, F = {frac_bits})"))
-    steps = rounding_steps(approximation_plan(approx))
-    details = {"frac_bits": frac_bits, "ring_bits": ring_bits, "input_bound": input_bound,
-               "samples": int(len(samples)), "peak_grid_points": int(len(dense)), "rounding_steps": steps,
-               "models": {m: {"peak_bits": r.peak_bits, "overflow": r.overflow,
-                              "max_error_vs_artifact": _json_float(_error(r.outputs[len(dense):], plain))}
-                          for m, r in runs.items()},
-               "report": "recomputed for these options" if not same_setting else "as stored in the artifact"}
-    outputs = runs[MODELS[0]].outputs[len(dense):]
-    return EngineRun(samples, outputs, tuple(claims), None, details, steps * 2.0 ** -frac_bits)
+    return run_fixed_point(approx, options)
 
 
 RUNNERS: dict[str, Callable[..., EngineRun]] = {"ckks": _run_ckks, "openfhe": _run_openfhe,

@@ -30,7 +30,7 @@ def test_artifact_has_the_spec_keys(approx):
         assert key in data
     assert set(data["depth"]) >= {"degrees", "ckks_levels", "ct_ct_multiplications", "backends", "mpc_rounds"}
     assert set(data["depth"]["backends"]) == {"lattigo", "openfhe", "tenseal"}
-    assert set(data["depth"]["mpc_rounds"]) == {"horner", "power_tree", "single_round"}
+    assert set(data["depth"]["mpc_rounds"]) == {"parties", "horner", "power_tree", "single_round", "three_party"}
     assert set(data["precision"]) >= {"frac_bits", "ring_bits", "input_bound", "peak_bits", "fits"}
     assert set(data["provenance"]) >= {"solver", "backend", "options", "elapsed_s"}
 

@@ -27,8 +27,17 @@ def test_tenseal_polyval_is_depth_optimal():
 
 
 def test_mpc_rounds():
-    assert mpc_rounds([4], "none") == {"horner": 3, "power_tree": 2, "single_round": 1}
-    assert mpc_rounds([7, 7], "relu") == {"horner": 13, "power_tree": 7, "single_round": 3}
+    two = {k: v for k, v in mpc_rounds([4], "none").items() if k in ("horner", "power_tree", "single_round")}
+    assert two == {"horner": 3, "power_tree": 2, "single_round": 1}
+    r = mpc_rounds([7, 7], "relu")
+    assert (r["horner"], r["power_tree"], r["single_round"]) == (13, 7, 3)
+
+
+def test_mpc_rounds_state_two_parties_and_report_three():
+    r = mpc_rounds([4], "none")
+    assert r["parties"] == 2
+    # CrypTen, 3 parties: every truncation adds 2 rounds (headline: 8 for the power tree, 11 for Horner)
+    assert r["three_party"] == {"horner": 11, "power_tree": 8, "single_round": 3}
 
 
 def test_depth_report_of_the_headline_fit():

@@ -9,12 +9,17 @@ arrays), so nothing is rounded except where the model says so:
 - ``single-rescale`` (ESPN/HoneyBadger): per stage, exact powers T^k at 2^(kF), every term
   aligned to 2^((d+1)F), one truncation by 2^(dF).
 
+- MPC schedules (:func:`run_schedule`): the schedule the artifact records for fixed point
+  (:mod:`polyfit.mpc_schedule`), simulated as CrypTen runs it — truncating input encoding
+  and 2-party share truncation — by :mod:`polyfit.mpc_simulation`.
+
 Every intermediate integer is checked against the ring: |v| ≥ 2^(R−1) is an overflow, and the
 value is then wrapped into [−2^(R−1), 2^(R−1)) as the ring would (so the reported error shows
 what an overflow does to the output).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,8 +68,15 @@ def encode(x, frac_bits: int) -> np.ndarray:
 
 
 def decode(values: np.ndarray, frac_bits: int) -> np.ndarray:
-    """V / 2^F as float64 (exact division of Python ints, rounded once)."""
-    return np.array([int(v) / (1 << frac_bits) for v in values], dtype=float)
+    """V / 2^F as float64 (exact division of Python ints, rounded once; ±inf beyond float64)."""
+    return np.array([_ratio(int(v), 1 << frac_bits) for v in values], dtype=float)
+
+
+def _ratio(v: int, scale: int) -> float:
+    try:
+        return v / scale
+    except OverflowError:  # an unwrapped intermediate beyond float64 (a diverging composite)
+        return math.inf if v > 0 else -math.inf
 
 
 def _truncate(values: np.ndarray, bits: int) -> np.ndarray:
@@ -130,3 +142,29 @@ def run(approximation, x, frac_bits: int, ring_bits: int, model: str = MODELS[0]
         return in_ring
     exact = runner(approximation, x, frac_bits, ring_bits, wrap=False)
     return FixedPointRun(in_ring.outputs, exact.peak_bits, True, model)
+
+
+def schedule_for(approximation, frac_bits: int, ring_bits: int = 64):
+    """The MPC schedule for F = ``frac_bits``: the artifact's recorded one when it was chosen
+    for this F and ring, else chosen now (:func:`polyfit.mpc_schedule.choose`)."""
+    from .. import mpc_schedule
+
+    record = (approximation.precision or {}).get("mpc_schedule") or {}
+    if record.get("frac_bits") == frac_bits and record.get("ring_bits", 64) == ring_bits and record.get("name"):
+        return mpc_schedule.from_record(approximation, record)
+    stored_bound = (approximation.precision or {}).get("input_bound")
+    return mpc_schedule.choose(approximation, frac_bits, stored_bound, ring_bits)[0]
+
+
+def run_schedule(approximation, x, frac_bits: int, ring_bits: int = 64, schedule=None, encoding: str = "truncate",
+                 truncation: str = "shares", seed: int = 0):
+    """Simulate the MPC schedule (default: :func:`schedule_for`) on inputs ``x``.
+
+    Returns a :class:`polyfit.mpc_simulation.SimulationRun` (outputs, failed elements, peak
+    bits, overflow, failure probability).
+    """
+    from ..mpc_simulation import simulate
+
+    if schedule is None:
+        schedule = schedule_for(approximation, frac_bits, ring_bits)
+    return simulate(schedule, x, ring_bits, encoding=encoding, truncation=truncation, seed=seed)

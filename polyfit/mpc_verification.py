@@ -1,0 +1,181 @@
+"""Claims checked by ``polyfit verify --backend fixed-point`` and ``--backend crypten``.
+
+Both run the artifact's MPC schedule (``precision.mpc_schedule``; chosen afresh when
+``--frac-bits`` differs from the one it was chosen for) on inputs over the domain and over a
+*stress range* of 1.5× the input bound, and state:
+
+- the accuracy claim of :func:`polyfit.verification.verify` on the domain samples, failed
+  elements left out; the default tolerance is one unit 2^-F per rounding step of the
+  schedule run (input encoding, each truncation, each encoded constant);
+- ``precision.mpc_schedule.failure_probability`` — the number of failed elements observed
+  (over the domain and the stress range) is consistent with the per-element probability the
+  schedule claims: at most expected + 4·√expected + 3 (a Poisson bound, false alarm < 1e-4).
+- CrypTen only: ``depth.mpc_rounds`` of the schedule run (2 parties: ``power_tree`` /
+  ``horner`` / ``ckks-plan`` as named; ``mpc_schedule.rounds_<n>party``) equals the rounds
+  CrypTen's communicator counted, and the bytes per party equal the schedule's count.
+
+Failed elements: the simulation sees every wrap of a local truncation exactly. Under CrypTen
+an element fails when it differs from the simulation by more than 2^(R/2 − F): a wrap shifts
+a value by ~2^(R−2F) before later coefficients scale it, far beyond any honest rounding.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+STRESS_FACTOR = 1.5
+
+
+def failed_threshold(frac_bits: int, ring_bits: int = 64) -> float:
+    """Errors above 2^(R/2 − F) count as failed elements (module docstring)."""
+    return 2.0 ** (ring_bits / 2 - frac_bits)
+
+
+def allowed_failures(probability: float, elements: int) -> float:
+    """Poisson bound on failures for ``elements`` draws at ``probability`` each."""
+    expected = probability * elements
+    return expected + 4.0 * math.sqrt(expected) + 3.0
+
+
+def stress_inputs(approx, samples: int) -> np.ndarray:
+    """``samples`` uniform points of [−1.5·B, 1.5·B], B = the precision report's input bound."""
+    bound = float((approx.precision or {}).get("input_bound") or max(abs(approx.domain[0]), abs(approx.domain[1])))
+    return np.linspace(-STRESS_FACTOR * bound, STRESS_FACTOR * bound, int(samples))
+
+
+def failure_claim(record_probability: float, failed_count: int, elements: int):
+    from .verification import Claim
+
+    allowed = allowed_failures(record_probability, elements)
+    ok = failed_count <= allowed
+    return Claim("precision.mpc_schedule.failure_probability", record_probability, failed_count / max(elements, 1),
+                 bool(ok), f"{failed_count} failed of {elements} elements (domain and 1.5× stress range); "
+                           f"at most {allowed:.1f} expected at {record_probability:.2e} per element")
+
+
+def schedule_and_record(approx, frac_bits: int, ring_bits: int = 64):
+    """(schedule, its figures) for F: the artifact's record when it matches, else chosen now."""
+    from . import mpc_schedule
+
+    record = (approx.precision or {}).get("mpc_schedule") or {}
+    if record.get("name") and record.get("frac_bits") == frac_bits and record.get("ring_bits", 64) == ring_bits:
+        return mpc_schedule.from_record(approx, record), record, "as recorded in the artifact"
+    bound = (approx.precision or {}).get("input_bound")
+    fresh = mpc_schedule.schedule_report(approx, frac_bits, bound, ring_bits)
+    if not fresh.get("name"):
+        raise ValueError(fresh.get("reason", "no MPC schedule"))
+    return mpc_schedule.from_record(approx, fresh), fresh, f"chosen for F = {frac_bits}"
+
+
+def _plan_claims(approx, x, ring_bits: int, frac_bits: int, report: dict) -> tuple[list, dict]:
+    """The precision report's plan claims (peak bits, fits) for both fixed-point models."""
+    from .backends import fixed_point
+    from .precision import MODELS, material, truncation_profile
+    from .plan import approximation_plan
+    from .verification import Claim
+
+    claims, runs = [], {}
+    sections = [(MODELS[0], report.get("peak_bits"), report.get("fits"))]
+    single = report.get("single_rescale") or {}
+    if "peak_bits" in single:
+        sections.append((MODELS[1], single["peak_bits"], single["fits"]))
+    for model, claimed_bits, claimed_fits in sections:
+        run = fixed_point.run(approx, x, frac_bits, ring_bits, model)
+        runs[model] = run
+        prefix = "precision" if model == MODELS[0] else "precision.single_rescale"
+        if claimed_bits is None:
+            ok_bits = run.overflow
+            message = "reported unbounded; " + ("the simulation overflows too" if ok_bits else "the simulation fits")
+        else:
+            ok_bits = run.peak_bits <= int(claimed_bits)
+            message = f"simulated peak {run.peak_bits} bits" + ("" if ok_bits else " exceeds the report")
+        claims.append(Claim(f"{prefix}.peak_bits", claimed_bits, run.peak_bits, bool(ok_bits), message))
+        measured_fits = not run.overflow
+        note = ""
+        if model == MODELS[0]:
+            failure = truncation_profile(approximation_plan(approx), x, frac_bits, ring_bits)[1]
+            measured_fits = measured_fits and not material(failure)
+            note = f", 2-party truncation failure probability {failure:.2e} per element"
+        claims.append(Claim(f"{prefix}.fits", bool(claimed_fits), measured_fits, measured_fits == bool(claimed_fits),
+                            ("no overflow" if not run.overflow else "overflow") + note
+                            + f" ({ring_bits}-bit ring, F = {frac_bits})"))
+    return claims, runs
+
+
+def rounding_steps(schedule) -> int:
+    """Roundings of a schedule: the input encoding, each truncation, each encoded constant."""
+    return 1 + sum(1 for op in schedule.ops if schedule.truncation_bits(op) > 0 or (op.kind == "lin" and op.const))
+
+
+def run_fixed_point(approx, options):
+    """The fixed-point runner (module docstring): plan claims plus the MPC schedule's claims."""
+    from .backends import fixed_point
+    from .precision import GRID_POINTS, default_frac_bits, input_grid, precision_report
+    from .verification import Claim, EngineRun, _error, sample_inputs
+
+    stored = approx.precision or {}
+    ring_bits, frac_bits = options.ring_bits, options.frac_bits
+    if frac_bits is None:
+        frac_bits = int(stored.get("frac_bits") if stored.get("frac_bits") is not None else default_frac_bits(approx))
+    input_bound = float(stored.get("input_bound") or max(abs(approx.domain[0]), abs(approx.domain[1])))
+    same_setting = stored.get("frac_bits") == frac_bits and stored.get("ring_bits") == ring_bits
+    report = stored if same_setting and "peak_bits" in stored else precision_report(
+        approx, frac_bits=frac_bits, ring_bits=ring_bits, input_bound=input_bound)
+    dense = input_grid(input_bound, GRID_POINTS)
+    samples = sample_inputs(approx, options.samples)
+    claims, runs = _plan_claims(approx, dense, ring_bits, frac_bits, report)
+    details = {"frac_bits": frac_bits, "ring_bits": ring_bits, "input_bound": input_bound,
+               "samples": int(len(samples)), "peak_grid_points": int(len(dense)),
+               "models": {m: {"peak_bits": r.peak_bits, "overflow": r.overflow,
+                              "max_error_vs_artifact": _finite(_error(r.outputs, approx(dense)))}
+                          for m, r in runs.items()},
+               "report": "recomputed for these options" if not same_setting else "as stored in the artifact"}
+    if ring_bits > 64:  # the plan model alone (exact Python integers)
+        details["mpc_schedule"] = "not simulated: the MPC simulation supports rings of at most 64 bits"
+        run = fixed_point.run(approx, samples, frac_bits, ring_bits)
+        return EngineRun(samples, run.outputs, tuple(claims), None, details, 2.0 ** -frac_bits)
+    try:
+        schedule, record, origin = schedule_and_record(approx, frac_bits, ring_bits)
+    except ValueError as exc:
+        claims.append(Claim("precision.mpc_schedule", "a schedule", None, False, str(exc)))
+        return EngineRun(samples, None, tuple(claims), None, details, 2.0 ** -frac_bits)
+    stress = stress_inputs(approx, max(options.samples, GRID_POINTS))
+    runs_mpc = {name: fixed_point.run_schedule(approx, xs, frac_bits, ring_bits, schedule, seed=seed)
+                for name, xs, seed in (("domain", samples, 1), ("stress", stress, 2))}
+    claims.append(failure_claim(max(record["failure_probability"], runs_mpc["stress"].failure_probability),
+                                int(sum(int(r.failed.sum()) for r in runs_mpc.values())),
+                                int(len(samples) + len(stress))))
+    steps = rounding_steps(schedule)
+    details["mpc_schedule"] = schedule_details(schedule, record, origin, runs_mpc, approx, stress, steps)
+    keep = ~runs_mpc["domain"].failed  # failed elements are the failure claim's, not accuracy's
+    return EngineRun(samples[keep], runs_mpc["domain"].outputs[keep], tuple(claims), None, details,
+                     steps * 2.0 ** -frac_bits)
+
+
+def schedule_details(schedule, record, origin, runs, approx, stress, steps) -> dict:
+    """JSON-ready figures of a schedule's runs over the domain samples and the stress range."""
+    stress_run = runs["stress"]
+    keep = ~stress_run.failed
+    with np.errstate(all="ignore"):
+        stress_error = float(np.max(np.abs(stress_run.outputs[keep] - approx(stress)[keep]))) if keep.any() else None
+    return {"name": schedule.name, "origin": origin, "params": record.get("params"),
+            "rounds_2party": schedule.rounds(2), "rounds_3party": schedule.rounds(3),
+            "bytes_per_element": schedule.bytes_per_element(), "rounding_steps": steps,
+            "failed_elements": {k: int(r.failed.sum()) for k, r in runs.items()},
+            "stress_range": [float(stress[0]), float(stress[-1])],
+            "stress_max_error_vs_artifact": _finite(stress_error),
+            "peak_bits": runs["domain"].peak_bits, "stress_peak_bits": stress_run.peak_bits,
+            "failure_probability": record["failure_probability"],
+            "stress_failure_probability": stress_run.failure_probability}
+
+
+def _masked_error(run_and_failed, approx, x) -> float:
+    run, failed = run_and_failed
+    keep = ~failed
+    with np.errstate(all="ignore"):
+        return float(np.max(np.abs(run.outputs[keep] - approx(x)[keep]))) if keep.any() else math.inf
+
+
+def _finite(value):
+    return float(value) if value is not None and np.isfinite(value) else None
