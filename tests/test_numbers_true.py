@@ -38,7 +38,10 @@ def test_depth_rounds_and_precision_use_the_effective_degree():
     assert a.depth["degrees"] == [1] and a.depth["stored_degrees"] == [15]
     assert a.depth["ckks_levels"] == 1
     assert a.depth["backends"] == {"lattigo": 1, "openfhe": 1, "tenseal": 1}  # was 4, 6, 4
-    assert a.depth["mpc_rounds"] == {"horner": 0, "power_tree": 0, "single_round": 0}  # Horner was 14
+    rounds = a.depth["mpc_rounds"]
+    assert {k: rounds[k] for k in ("horner", "power_tree", "single_round")} == {
+        "horner": 0, "power_tree": 0, "single_round": 0}  # Horner was 14
+    assert rounds["three_party"]["horner"] == 2  # 3 parties: the truncation after c1·x communicates
     assert a.precision["single_rescale"]["peak_bits"] < 30  # was 167: x^15 at scale 2^(16·8)
 
 
