@@ -4,6 +4,9 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+# polyfit.torch's default engine compiles its kernels on large training tensors; the suite runs
+# eagerly (no compile cost per test) except the tests of the compiled path, which ask for it.
+os.environ.setdefault("POLYFIT_TORCH_FUSED", "0")
 
 
 @pytest.fixture
