@@ -1,6 +1,11 @@
 """polyfit.torch: polynomial activations in PyTorch, model surgery, profiling and export.
 
 Needs the ``torch`` extra (``pip install 'polyfit-ppml[torch]'``); the core never imports it.
+Layers, each importing only those below it (docs/architecture.md; tests/test_torch_layers.py):
+kernels (``kernels``, ``blocked``, ``fused``) → modules (``activations``, ``blend``,
+``quadratic``, ``norm``, ``pooling``, ``clip``, ``dispatch``) → surgery (``discovery``,
+``surgery``, ``fx_rewrite``, ``pool_surgery``) → profiling and export (``profiling``,
+``inference`` (finalize), ``export``) → ``recipes``; this package file serves all of them.
 
 >>> import polyfit as pf, polyfit.torch as pft
 >>> # model, report = pft.replace_activations(model, lambda site: pft.PolyActivation(approx))
@@ -22,19 +27,24 @@ from .surgery import (ACTIVATION_TYPES, CallSiteDispatch, Replacement, Replaceme
 
 _LAZY = {
     "ApproxMinMaxNorm": ".norm",
+    "ClipInTraining": ".clip",
     "SignMaxPool2d": ".pooling",
-    "swap_max_pooling": ".pooling",
+    "ZeroPadAvgPool2d": ".pooling",
+    "FixedAdaptiveAvgPool2d": ".pooling",
+    "avg_pool_like": ".pooling",
+    "pool_scale": ".pooling",
+    "swap_max_pooling": ".pool_surgery",
+    "TrainEvalGraphs": ".fx_rewrite",
     "profile_sites": ".profiling",
     "SiteProfile": ".profiling",
-    "finalize": ".export",
+    "Profile": ".profiling",
+    "finalize": ".inference",
+    "fold_batchnorm": ".inference",
     "export_onnx": ".export",
     "onnx_op_types": ".export",
     "save_bundle": ".export",
     "load_bundle": ".export",
     "bundle": ".export",
-    "Profile": ".profiling",
-    "avg_pool_like": ".pooling",
-    "fold_batchnorm": ".export",
 }
 
 __all__ = ["ACTIVATION_TYPES", "Blended", "CallSiteDispatch", "LinearRamp", "PolyActivation", "PolyFunction",

@@ -1,9 +1,7 @@
-"""Deployment: finalize a trained model, export it to ONNX, bundle each site's artifact.
+"""Deployment: export a finalized model to ONNX, bundle each site's artifact.
 
-- :func:`finalize` turns a training-time model into its inference form: every
-  :class:`~polyfit.torch.Blended` becomes its polynomial, clipping is dropped
-  (PolyActivation's ``clip`` and the recipes' ``ClipInTraining``), optionally BatchNorm is
-  folded into the preceding Conv/Linear, and the model is put in eval mode.
+- :func:`~polyfit.torch.finalize` (in :mod:`polyfit.torch.inference`) turns a training-time
+  model into its inference form first.
 - :func:`export_onnx` writes an ONNX file through torch's TorchScript exporter and checks
   that the graph holds only arithmetic HE/MPC can evaluate (Add, Mul, MatMul/Gemm, Conv,
   average pooling …) plus layout ops (Reshape, Flatten …). When the ``onnx`` package is
@@ -16,7 +14,6 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import warnings
 from pathlib import Path
@@ -26,7 +23,7 @@ from torch import nn
 
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import ComputationError, InputError
-from .surgery import _set_submodule
+from .inference import finalize, fold_batchnorm  # noqa: F401  (public names, once defined here)
 
 #: Arithmetic ops a polynomial network exports to (plaintext-ciphertext or ciphertext products and sums).
 ARITHMETIC_OPS = frozenset({"Add", "Sub", "Mul", "Neg", "Sum", "MatMul", "Gemm", "Conv", "ConvTranspose",
@@ -35,131 +32,6 @@ ARITHMETIC_OPS = frozenset({"Add", "Sub", "Mul", "Neg", "Sum", "MatMul", "Gemm",
 LAYOUT_OPS = frozenset({"Constant", "Identity", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat",
                         "Split", "Slice", "Gather", "Shape", "Pad", "Expand", "ConstantOfShape", "Cast", "Dropout"})
 ALLOWED_OPS = ARITHMETIC_OPS | LAYOUT_OPS
-
-
-# -- finalize -------------------------------------------------------------------------------------
-
-def finalize(model: nn.Module, *, fold_bn: bool = False, example_inputs=None, inplace: bool = False) -> nn.Module:
-    """The inference form of a model trained with polyfit.torch (eval mode).
-
-    Args:
-        model: the trained network.
-        fold_bn: fold each BatchNorm into the Conv/Linear that feeds it (eval statistics):
-            W' = W·γ/σ, b' = (b − μ)·γ/σ + β with σ = sqrt(var + eps). With ``example_inputs``
-            the pairs come from a dry run (the BN's input is that layer's output, with no layer
-            in between, each called once); without, from adjacent children of ``nn.Sequential``.
-        example_inputs: inputs for the dry run of ``fold_bn``.
-        inplace: modify ``model`` instead of a deep copy.
-
-    A Blended with λ < 1 still mixes in its original activation: it is replaced by its
-    polynomial all the same, with a warning naming it.
-    """
-    from .activations import PolyActivation
-    from .blend import Blended
-
-    from .recipes.pillar import ClipInTraining
-
-    target = model if inplace else copy.deepcopy(model)
-    swaps = []
-    for name, module in target.named_modules():
-        if not name:
-            continue
-        if isinstance(module, Blended):
-            if module.lambda_ < 1.0:
-                warnings.warn(f"finalize: Blended site {name!r} has λ = {module.lambda_:g} < 1; "
-                              "it is replaced by its polynomial alone", stacklevel=2)
-            swaps.append((name, module.polynomial))
-        elif isinstance(module, ClipInTraining):
-            swaps.append((name, nn.Identity()))
-    for name, new in _outermost(swaps):
-        _set_submodule(target, name, new)
-    for module in target.modules():
-        if isinstance(module, PolyActivation):
-            module.clip_range = None
-    target.eval()
-    if fold_bn:
-        fold_batchnorm(target, example_inputs=example_inputs)
-    return target
-
-
-def _outermost(swaps):
-    """Drop swaps nested inside an earlier swapped module (e.g. inside a Blended)."""
-    kept = []
-    for name, new in swaps:
-        if not any(name.startswith(k + ".") for k, _ in kept):
-            kept.append((name, new))
-    return kept
-
-
-def fold_batchnorm(model: nn.Module, example_inputs=None) -> list[tuple[str, str]]:
-    """Fold BatchNorm layers into the preceding Conv/Linear in place; returns the (layer, bn) pairs.
-
-    The model must be in eval mode (running statistics are used).
-    """
-    from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
-
-    if model.training:
-        raise InputError("fold_batchnorm needs the model in eval mode (call model.eval() or finalize())")
-    pairs = _bn_pairs_by_dry_run(model, example_inputs) if example_inputs is not None else _bn_pairs_in_sequentials(model)
-    for layer_name, bn_name in pairs:
-        layer, bn = model.get_submodule(layer_name), model.get_submodule(bn_name)
-        fused = fuse_conv_bn_eval(layer, bn) if isinstance(layer, nn.modules.conv._ConvNd) else fuse_linear_bn_eval(layer, bn)
-        _set_submodule(model, layer_name, fused)
-        _set_submodule(model, bn_name, nn.Identity())
-    return pairs
-
-
-_FOLDABLE = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
-_BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-
-
-def _foldable(layer, bn) -> bool:
-    if isinstance(layer, nn.Linear):
-        return isinstance(bn, nn.BatchNorm1d) and bn.num_features == layer.out_features and bn.track_running_stats
-    ranks = {nn.Conv1d: nn.BatchNorm1d, nn.Conv2d: nn.BatchNorm2d, nn.Conv3d: nn.BatchNorm3d}
-    return (isinstance(bn, ranks.get(type(layer), ())) and bn.num_features == layer.out_channels
-            and bn.track_running_stats)
-
-
-def _bn_pairs_in_sequentials(model) -> list[tuple[str, str]]:
-    pairs = []
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Sequential):
-            children = list(module.named_children())
-            for (a_name, a), (b_name, b) in zip(children, children[1:]):
-                if isinstance(a, _FOLDABLE) and _foldable(a, b):
-                    prefix = f"{name}." if name else ""
-                    pairs.append((prefix + a_name, prefix + b_name))
-    return pairs
-
-
-def _bn_pairs_by_dry_run(model, example_inputs) -> list[tuple[str, str]]:
-    from .surgery import HookSet, dry_run
-
-    leaves = [(n, m) for n, m in model.named_modules() if n and not any(True for _ in m.children())]
-    calls: dict[str, int] = {}
-    order: list[tuple[str, int | None, int | None]] = []  # (name, id(input), id(output))
-    kept = []  # every recorded tensor stays alive while ids are compared below
-
-    def hook(name):
-        def record(mod, inputs, output):
-            calls[name] = calls.get(name, 0) + 1
-            first = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
-            kept.extend((first, output))
-            order.append((name, id(first) if first is not None else None, id(output)))
-        return record
-
-    with HookSet() as hooks:
-        for name, module in leaves:
-            hooks.add(module.register_forward_hook(hook(name)))
-        dry_run(model, example_inputs)
-    pairs = []
-    for (a_name, _, a_out), (b_name, b_in, _) in zip(order, order[1:]):
-        a, b = model.get_submodule(a_name), model.get_submodule(b_name)
-        if (isinstance(a, _FOLDABLE) and _foldable(a, b) and a_out == b_in
-                and calls.get(a_name) == 1 and calls.get(b_name) == 1):
-            pairs.append((a_name, b_name))
-    return pairs
 
 
 # -- ONNX -----------------------------------------------------------------------------------------
@@ -199,15 +71,39 @@ def onnx_model_bytes(model: nn.Module, example_inputs, *, opset_version: int = 1
     was_training = model.training
     model.eval()
     try:
-        with _exporter_without_onnx_package(), warnings.catch_warnings():
+        with _exporter_without_onnx_package(), warnings.catch_warnings(), _stderr_silenced():
             warnings.simplefilter("ignore")
             torch.onnx.export(model, args, buffer, dynamo=False, opset_version=opset_version, input_names=names,
                               output_names=["output"], dynamic_axes=axes)
     except (RuntimeError, torch.onnx.OnnxExporterError) as exc:
-        raise ComputationError(f"ONNX export failed: {str(exc).splitlines()[0]}") from None
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = ("; finalize(model, example_inputs=...) turns adaptive pools into fixed ones for that input size"
+                if "adaptive" in message else "")
+        raise ComputationError(f"ONNX export failed: {message}{hint}") from None
     finally:
         model.train(was_training)
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to a temporary file while torch's exporter runs: on a failure
+    its C++ side dumps the whole TorchScript graph there, which the one-line error replaces."""
+    import os
+    import sys
+    import tempfile
+
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            sys.stderr.flush()
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
 
 
 def onnx_op_types(model_bytes: bytes) -> list[str]:

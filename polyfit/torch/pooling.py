@@ -1,26 +1,35 @@
-"""Max pooling without max: average pooling, or a polynomial max from a sign composite.
+"""Pooling without max: average pooling with a constant divisor, or a polynomial max.
 
-HE and MPC evaluate no comparison, so a network's ``nn.MaxPool2d`` is either swapped for
-``nn.AvgPool2d`` (same window, stride and padding; linear, so free in HE), or computed as
-SmartPAF does from a polynomial approximation s ≈ sign:
+HE and MPC evaluate no comparison, so a network's max pooling is either swapped for
+average pooling (linear, so free in HE) or computed as SmartPAF does from a polynomial
+approximation s ≈ sign:
 
-    max(a, b) = ((a + b) + (a − b)·s((a − b)/B)) / 2
+    max(a, b) = ((a + b) + (a − b)·s(z)) / 2,   z = (a − b)/B
 
 applied over each window as a tournament (pairs, then pairs of winners: ⌈log2 k²⌉ rounds).
 B (``scale``) brings differences into the approximation's domain (SmartPAF's static scale).
 An approximation with ``combine="abs"`` (≈|z|) or ``combine="relu"`` (≈max(z, 0)) is used as
-max(a, b) = (a + b + B·abs(z))/2 or b + B·relu(z), z = (a − b)/B.
+max(a, b) = (a + b + B·abs(z))/2 or b + B·relu(z).
+
+Every module here exports to ONNX as Slice/Pad/Sub/Mul/Add/AveragePool/MatMul only.
 """
 from __future__ import annotations
 
-import copy
+import math
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import InputError
-from .surgery import _set_submodule
+from ..errors import ComputationError, InputError
+
+_pair = nn.modules.utils._pair
+OUT_OF_RANGE = ("raise", "clip", "ignore")
+
+
+def _tracing() -> bool:
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
 
 
 class SignMaxPool2d(nn.Module):
@@ -31,11 +40,21 @@ class SignMaxPool2d(nn.Module):
             with −inf, which has no polynomial counterpart).
         approximation: a polyfit Approximation of sign (combine none), |x| (combine abs) or
             ReLU (combine relu), or an ``nn.Module`` computing one of them (say which by ``kind``).
-        scale: B, a bound on |a − b| / (domain half-width) — differences are divided by it.
+        scale: B; differences are multiplied by 1/B, so B must bound |a − b| / (domain half-width).
+            :func:`pool_scale` chooses it from the pool's profiled input range.
         kind: ``"sign"``, ``"abs"`` or ``"relu"``; inferred from an Approximation.
+        domain: the comparator's input domain (default: the approximation's; for a module
+            comparator, None means unchecked).
+        on_out_of_range: what a forward does when some z = (a − b)/B leaves the domain (where
+            the polynomial, and so the max, is unbounded — 9e27 at B = 4 for a sign composite
+            on [−1, 1]): ``"raise"`` (default: ComputationError naming the largest |a − b| and
+            the scale that covers it), ``"clip"`` (clamp z into the domain; sign comparators
+            only, where s(clamp(z)) keeps the sign; not exportable: Clip), ``"ignore"``.
+            Never checked while tracing or exporting.
     """
 
-    def __init__(self, kernel_size, approximation, stride=None, dilation=1, scale: float = 1.0, kind: str | None = None):
+    def __init__(self, kernel_size, approximation, stride=None, dilation=1, scale: float = 1.0, kind: str | None = None,
+                 domain=None, on_out_of_range: str = "raise"):
         super().__init__()
         from .activations import PolyActivation
 
@@ -43,90 +62,258 @@ class SignMaxPool2d(nn.Module):
             self.comparator = approximation
             if kind is None:
                 raise InputError("SignMaxPool2d: give kind='sign', 'abs' or 'relu' for a module comparator")
+            self.approximation = getattr(approximation, "approximation", None)
         else:
             self.comparator = PolyActivation(approximation)
             inferred = {"none": "sign", "abs": "abs", "relu": "relu"}.get(approximation.combine)
             if inferred is None:
                 raise InputError(f"SignMaxPool2d: combine {approximation.combine!r} is not a sign, abs or relu approximation")
             kind = kind or inferred
+            self.approximation = approximation
         if kind not in ("sign", "abs", "relu"):
             raise InputError(f"SignMaxPool2d kind {kind!r} is unknown; allowed: sign, abs, relu")
-        if not scale > 0:
-            raise InputError(f"SignMaxPool2d scale must be positive, got {scale!r}")
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+            raise InputError(f"SignMaxPool2d scale must be a finite positive number, got {scale!r}")
+        if on_out_of_range not in OUT_OF_RANGE:
+            raise InputError(f"SignMaxPool2d on_out_of_range {on_out_of_range!r} is unknown; allowed: {', '.join(OUT_OF_RANGE)}")
+        if on_out_of_range == "clip" and kind != "sign":
+            raise InputError(f"SignMaxPool2d on_out_of_range='clip' keeps the max only for a sign comparator, not {kind!r}")
+        if domain is None and self.approximation is not None:
+            domain = self.approximation.domain
+        self.domain = None if domain is None else (float(domain[0]), float(domain[1]))
+        self.on_out_of_range = on_out_of_range
         self.kind = kind
-        self.kernel_size = nn.modules.utils._pair(kernel_size)
-        self.stride = nn.modules.utils._pair(stride if stride is not None else kernel_size)
-        self.dilation = nn.modules.utils._pair(dilation)
+        self.kernel_size = _pair(kernel_size)
+        self.stride = _pair(stride if stride is not None else kernel_size)
+        self.dilation = _pair(dilation)
         self.scale = float(scale)
+
+    @property
+    def rounds(self) -> int:
+        """⌈log2 k²⌉: tournament rounds over a window of k² values."""
+        return max(0, math.ceil(math.log2(self.kernel_size[0] * self.kernel_size[1])))
+
+    def pairwise_error(self, points: int = 20001) -> float | None:
+        """max over z in the domain of |approx. max − max| for a pair with (a − b)/B = z,
+        on ``points`` uniform z: B·|z|·(1 − sign(z)·s(z))/2 (sign), B·| |z| − â(z) |/2 (abs),
+        B·|max(z, 0) − r̂(z)| (relu). None without an Approximation comparator."""
+        if self.approximation is None or self.domain is None:
+            return None
+        z = np.linspace(self.domain[0], self.domain[1], points)
+        s = np.asarray(self.approximation(z), dtype=float)
+        if self.kind == "sign":
+            err = np.abs(z) * np.abs(1.0 - np.sign(z) * s) / 2.0
+        elif self.kind == "abs":
+            err = np.abs(np.abs(z) - s) / 2.0
+        else:
+            err = np.abs(np.maximum(z, 0.0) - s)
+        return float(self.scale * err.max())
+
+    def error_bound(self) -> float | None:
+        """Bound on |output − max pooling| while every difference stays in the domain:
+        rounds × :meth:`pairwise_error` (each round adds at most one pairwise error, and max
+        is 1-Lipschitz in each argument)."""
+        e = self.pairwise_error()
+        return None if e is None else self.rounds * e
 
     def pairwise_max(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """max(a, b) through the comparator."""
-        z = (a - b) / self.scale
+        z = (a - b) * (1.0 / self.scale)  # a product, not a division: HE has no division
+        if self.on_out_of_range == "clip" and not _tracing():
+            z = z.clamp(self.domain[0], self.domain[1])
         if self.kind == "sign":
             return 0.5 * ((a + b) + (a - b) * self.comparator(z))
         if self.kind == "abs":
             return 0.5 * ((a + b) + self.scale * self.comparator(z))
         return b + self.scale * self.comparator(z)
 
+    def windows(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The k² window elements as strided slices ``[N, C, out_h, out_w]``, row-major in the window."""
+        _, _, h, w = x.shape
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
+        out_h = (h - dh * (kh - 1) - 1) // sh + 1
+        out_w = (w - dw * (kw - 1) - 1) // sw + 1
+        if out_h < 1 or out_w < 1:
+            raise InputError(f"SignMaxPool2d: input {h}x{w} is smaller than the {kh}x{kw} window")
+        return [x[:, :, i * dh: i * dh + sh * (out_h - 1) + 1: sh, j * dw: j * dw + sw * (out_w - 1) + 1: sw]
+                for i in range(kh) for j in range(kw)]
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4:
             raise InputError(f"SignMaxPool2d expects [N, C, H, W] input, got shape {tuple(x.shape)}")
-        n, c, h, w = x.shape
-        kh, kw = self.kernel_size
-        out_h = (h - self.dilation[0] * (kh - 1) - 1) // self.stride[0] + 1
-        out_w = (w - self.dilation[1] * (kw - 1) - 1) // self.stride[1] + 1
-        cols = F.unfold(x, self.kernel_size, dilation=self.dilation, stride=self.stride)  # [N, C·kh·kw, L]
-        values = cols.view(n, c, kh * kw, out_h * out_w)
-        while values.shape[2] > 1:
-            pairs = values.shape[2] // 2
-            winners = self.pairwise_max(values[:, :, 0:2 * pairs:2], values[:, :, 1:2 * pairs:2])
-            if values.shape[2] % 2:
-                winners = torch.cat([winners, values[:, :, -1:]], dim=2)
+        values = self.windows(x)
+        check = self.on_out_of_range == "raise" and self.domain is not None and not _tracing()
+        peak = None
+        while len(values) > 1:
+            pairs = [(values[k], values[k + 1]) for k in range(0, len(values) - 1, 2)]
+            if check:
+                # |a − b| of this round; one host sync per forward, at the end.
+                round_peak = torch.stack([(a - b).detach().abs().amax() for a, b in pairs]).amax()
+                peak = round_peak if peak is None else torch.maximum(peak, round_peak)
+            winners = [self.pairwise_max(a, b) for a, b in pairs]
+            if len(values) % 2:
+                winners.append(values[-1])
             values = winners
-        return values.view(n, c, out_h, out_w)
+        if peak is not None:
+            self._check_range(float(peak))
+        return values[0]
+
+    def _check_range(self, peak: float) -> None:
+        lo, hi = self.domain
+        reach = min(-lo, hi)
+        if not math.isfinite(peak) or peak / self.scale > reach:
+            needed = peak / reach if reach > 0 else math.inf
+            raise ComputationError(
+                f"SignMaxPool2d: |a - b| reached {peak:.4g}, so (a - b)/scale = {peak / self.scale:.4g} is outside the "
+                f"comparator's domain [{lo:g}, {hi:g}], where the polynomial max is unbounded; use scale >= {needed:.4g} "
+                "(pool_scale() from a profile of the pool's inputs), or on_out_of_range='clip' (sign) / 'ignore'")
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, kind={self.kind!r}, scale={self.scale:g}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, kind={self.kind!r}, scale={self.scale:g}, "
+                f"on_out_of_range={self.on_out_of_range!r}")
 
 
-def avg_pool_like(pool: nn.MaxPool2d) -> nn.AvgPool2d:
-    """nn.AvgPool2d with the max pool's window, stride, padding and ceil_mode.
+def pool_scale(input_range, approximation, margin: float = 1.0) -> float:
+    """B for a SignMaxPool2d whose inputs lie in ``input_range``: every |a − b| ≤ hi − lo, so
+    B = margin·(hi − lo)/h keeps (a − b)/B inside the comparator's domain [−h, h] (h = the
+    smaller of |lo| and hi of the approximation's domain).
 
-    Padding cells count as zeros (count_include_pad=True) so the divisor is the constant
-    k², a plaintext multiply in HE.
+    ``input_range``: ``(lo, hi)``, or a :class:`~polyfit.torch.profiling.SiteProfile` of the
+    pool (its exact minimum and maximum).
     """
-    if nn.modules.utils._pair(pool.dilation) != (1, 1):
-        raise InputError(f"cannot swap {pool} for average pooling: AvgPool2d has no dilation")
-    return nn.AvgPool2d(pool.kernel_size, pool.stride, pool.padding, ceil_mode=pool.ceil_mode, count_include_pad=True)
+    if hasattr(input_range, "minimum") and hasattr(input_range, "maximum"):
+        lo, hi = float(input_range.minimum), float(input_range.maximum)
+    else:
+        try:
+            lo, hi = (float(v) for v in input_range)
+        except (TypeError, ValueError):
+            raise InputError(f"input_range must be (lo, hi) or a SiteProfile, got {input_range!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+        raise InputError(f"input range ({lo:g}, {hi:g}) must be finite with lo <= hi (was the pool profiled?)")
+    if not (isinstance(margin, (int, float)) and margin >= 1.0):
+        raise InputError(f"margin must be a number >= 1, got {margin!r}")
+    d_lo, d_hi = approximation.domain
+    reach = min(-d_lo, d_hi)
+    if not reach > 0:
+        raise InputError(f"the comparator's domain [{d_lo:g}, {d_hi:g}] must contain 0 inside it")
+    return max(margin * (hi - lo) / reach, 1e-12)
 
 
-def sign_pool_like(pool: nn.MaxPool2d, approximation, scale: float = 1.0) -> SignMaxPool2d:
-    """SignMaxPool2d with the max pool's window and stride."""
-    if nn.modules.utils._pair(pool.padding) != (0, 0) or pool.ceil_mode:
-        raise InputError(f"cannot swap {pool} for a sign-based max: padding and ceil_mode must be off")
-    return SignMaxPool2d(pool.kernel_size, approximation, stride=pool.stride, dilation=pool.dilation, scale=scale)
+def pooled_size(size: int, kernel: int, stride: int, padding: int, ceil_mode: bool, dilation: int = 1) -> int:
+    """Output length of torch's pooling along one dimension (torch's own formula)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
 
 
-def swap_max_pooling(model: nn.Module, mode: str = "avg", approximation=None, scale: float = 1.0,
-                     inplace: bool = False):
-    """Replace every ``nn.MaxPool2d``: ``mode="avg"`` → AvgPool2d, ``mode="sign"`` → SignMaxPool2d.
+class ZeroPadAvgPool2d(nn.Module):
+    """Average pooling whose divisor is k² in every window, ``ceil_mode`` included.
 
-    Returns ``(model, [(name, new module), ...])``; deep-copies unless ``inplace``.
+    torch's AvgPool2d(ceil_mode=True) divides a window that hangs past the padded input by
+    the cells it covers, not by k². This module pads with zeros (left/top by ``padding``,
+    right/bottom by as much more as the last ceil-mode window needs) and averages with no
+    padding and no ceil mode: same output size as the max pool it replaces, constant
+    divisor k² — one plaintext multiply in HE. Exports as Pad + AveragePool.
     """
-    if mode not in ("avg", "sign"):
-        raise InputError(f"pooling mode {mode!r} is unknown; allowed: avg, sign")
-    if mode == "sign" and approximation is None:
-        raise InputError("mode='sign' needs an approximation of sign, |x| or ReLU (e.g. a composite preset)")
-    target = model if inplace else copy.deepcopy(model)
-    planned = []
-    for name, module in target.named_modules():
-        if isinstance(module, nn.MaxPool2d):
-            if mode == "avg":
-                planned.append((name, avg_pool_like(module)))
-            else:
-                planned.append((name, sign_pool_like(module, approximation, scale)))
-    for name, new in planned:
-        if not name:
-            raise InputError("the model itself is a MaxPool2d; wrap it in a container to swap it")
-        _set_submodule(target, name, new)
-    return target, planned
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size)
+        self.stride = _pair(stride if stride is not None else kernel_size)
+        self.padding = _pair(padding)
+        self.ceil_mode = bool(ceil_mode)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = []
+        for dim, k, s, p in zip((-1, -2), self.kernel_size[::-1], self.stride[::-1], self.padding[::-1]):
+            size = int(x.shape[dim])
+            out = pooled_size(size, k, s, p, self.ceil_mode)
+            pads += [p, (out - 1) * s + k - size - p]
+        if any(pads):
+            x = F.pad(x, pads)
+        return F.avg_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, ceil_mode={self.ceil_mode}"
+
+
+def avg_pool_like(pool) -> nn.Module:
+    """Average pooling with the max pool's window, stride, padding and ceil_mode, dividing
+    every window by k² (padding cells count as zeros): ``nn.AvgPool2d(count_include_pad=True)``
+    without ceil mode, :class:`ZeroPadAvgPool2d` with it. ``pool``: an ``nn.MaxPool2d`` or a
+    dict of its arguments (``kernel_size``, ``stride``, ``padding``, ``dilation``, ``ceil_mode``)."""
+    args = pool if isinstance(pool, dict) else {k: getattr(pool, k) for k in
+                                                ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
+    kernel, stride = args["kernel_size"], args.get("stride") or args["kernel_size"]
+    padding, ceil_mode = args.get("padding", 0), bool(args.get("ceil_mode", False))
+    if _pair(args.get("dilation", 1)) != (1, 1):
+        raise InputError(f"cannot swap {_describe(pool)} for average pooling: average pooling has no dilation")
+    if ceil_mode:
+        return ZeroPadAvgPool2d(kernel, stride, padding, ceil_mode=True)
+    return nn.AvgPool2d(kernel, stride, padding, ceil_mode=False, count_include_pad=True)
+
+
+def sign_pool_like(pool, approximation, scale: float = 1.0, **options) -> SignMaxPool2d:
+    """SignMaxPool2d with the max pool's window, stride and dilation (an ``nn.MaxPool2d`` or a dict)."""
+    args = pool if isinstance(pool, dict) else {k: getattr(pool, k) for k in
+                                                ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
+    if _pair(args.get("padding", 0)) != (0, 0) or args.get("ceil_mode", False):
+        raise InputError(f"cannot swap {_describe(pool)} for a sign-based max: padding and ceil_mode must be off")
+    return SignMaxPool2d(args["kernel_size"], approximation, stride=args.get("stride") or args["kernel_size"],
+                         dilation=args.get("dilation", 1), scale=scale, **options)
+
+
+def _describe(pool) -> str:
+    return repr(pool) if isinstance(pool, nn.Module) else f"max_pool2d({', '.join(f'{k}={v}' for k, v in pool.items())})"
+
+
+class FixedAdaptiveAvgPool2d(nn.Module):
+    """``nn.AdaptiveAvgPool2d`` for one known input size, as fixed linear maps.
+
+    Output cell (i, j) averages input rows [⌊i·H/O_h⌋, ⌈(i+1)·H/O_h⌉) and columns likewise
+    (torch's adaptive windows), so y = P_h · x · P_wᵀ with P the row-averaging matrices
+    (``[O_h, H]``, ``[O_w, W]``; buffers). Exports as two MatMuls with constants, which the
+    exporter accepts for any sizes (its adaptive pool needs O to divide H). Any other input
+    size raises InputError (the maps are only right for the size they were built for).
+    """
+
+    def __init__(self, input_size, output_size):
+        super().__init__()
+        self.input_size = tuple(int(v) for v in _pair(input_size))
+        self.output_size = tuple(int(v) for v in _pair(output_size))
+        self.register_buffer("rows", adaptive_matrix(self.input_size[0], self.output_size[0]), persistent=False)
+        self.register_buffer("cols", adaptive_matrix(self.input_size[1], self.output_size[1]), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-2:]) != self.input_size and not _tracing():
+            raise InputError(f"FixedAdaptiveAvgPool2d was built for {self.input_size[0]}x{self.input_size[1]} inputs, "
+                             f"got {x.shape[-2]}x{x.shape[-1]}; finalize the model with example inputs of that size")
+        return torch.matmul(torch.matmul(self.rows.to(x.dtype), x), self.cols.to(x.dtype).transpose(0, 1))
+
+    def extra_repr(self) -> str:
+        return f"input_size={self.input_size}, output_size={self.output_size}"
+
+
+def adaptive_matrix(size: int, out: int) -> torch.Tensor:
+    """``[out, size]``: row i averages [⌊i·size/out⌋, ⌈(i+1)·size/out⌉) (torch's adaptive windows)."""
+    m = torch.zeros(out, size, dtype=torch.float32)
+    for i in range(out):
+        start, end = (i * size) // out, -((-(i + 1) * size) // out)
+        m[i, start:end] = 1.0 / (end - start)
+    return m
+
+
+def fixed_adaptive_pool(pool: nn.AdaptiveAvgPool2d, input_size) -> nn.Module:
+    """The fixed pool computing ``pool`` on inputs of ``input_size`` (H, W): ``nn.AvgPool2d``
+    when each output size divides its input size (windows of H/O, stride H/O), else
+    :class:`FixedAdaptiveAvgPool2d`; ``nn.Identity`` when they are equal."""
+    h, w = (int(v) for v in input_size)
+    o_h, o_w = (size if o is None else int(o) for o, size in zip(_pair(pool.output_size), (h, w)))
+    if (o_h, o_w) == (h, w):
+        return nn.Identity()
+    if h % o_h == 0 and w % o_w == 0:
+        kernel = (h // o_h, w // o_w)
+        return nn.AvgPool2d(kernel, kernel)
+    return FixedAdaptiveAvgPool2d((h, w), (o_h, o_w))

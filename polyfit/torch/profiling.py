@@ -1,19 +1,31 @@
 """Per-site input statistics over a data loader: range choice, coefficient tuning, monitoring.
 
-:func:`profile_sites` runs the model over a loader with a forward *pre*-hook on each site
-(the input before an in-place activation overwrites it) and keeps, per site:
+:func:`profile_sites` runs the model over a loader and watches every activation site — a
+forward *pre*-hook on modules (the input before an in-place activation overwrites it), and
+the dry run's function mode for attribute and functional calls (``F.relu`` in a forward,
+named as :func:`~polyfit.torch.find_sites` names them) — and keeps, per site:
 
 - exact min, max, mean, std, element count, NaN and ±inf counts;
 - a histogram on a symmetric range [−R, R] with R a power of two that doubles (merging bin
   pairs) whenever an input escapes it, so one pass suffices without knowing the range;
-- a uniform random sample of the inputs (reservoir by random keys: every element seen has
-  the same chance to be kept), from which the quantiles are computed.
+- a uniform random sample of the inputs (every element seen has the same chance to be
+  kept), from which the quantiles are computed.
+
+Cost (issue 13: it was 4–8× a forward): per call, four passes over the input on its own
+device and in its own dtype (float32 for half precision) — the sum (float64 accumulation),
+the sum of squares (a float32 dot: relative error ≲ 1e-6), min/max, and a histogram — and
+one host read of four numbers; no copy of the input. The sample draws only the ``sample_size`` largest of
+n uniform keys per call, directly by order statistics (log M_j = Σ_{i≤j} log U_i/(n − i + 1)),
+at positions drawn uniformly without replacement — the same distribution as keying every
+element, without n random numbers. Non-finite inputs (rare) cost a few more passes.
+bench/bench_torch_profiling.py measures profiling against a plain forward.
 
 Hooks are removed in a ``finally`` block whatever happens; the model's training flag is
 restored. A module called several times per forward pools all its calls.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 
@@ -21,8 +33,17 @@ import torch
 from torch import nn
 
 from ..errors import InputError
+from .discovery import HookSet, SiteWatcher, as_site_mapping, default_kinds, dry_run, static_sites
 
 DEFAULT_QUANTILES = (0.0001, 0.001, 0.01, 0.05, 0.5, 0.95, 0.99, 0.999, 0.9999)
+
+
+def _power_of_two_at_least(peak: float) -> float:
+    """max(1, the smallest power of two ≥ peak)."""
+    r = 1.0
+    while peak > r:
+        r *= 2.0
+    return r
 
 
 @dataclass
@@ -30,7 +51,8 @@ class SiteProfile:
     """Input statistics of one site.
 
     ``histogram_counts[i]`` counts inputs in [edges[i], edges[i+1]) with edges =
-    linspace(−R, R, bins + 1) (the last bin closed); ``sample`` is a float32 CPU tensor.
+    linspace(−R, R, bins + 1) (the last bin closed); ``sample`` is a float32 CPU tensor of
+    finite inputs (on the input's device until :meth:`finish`).
     """
 
     name: str
@@ -49,6 +71,7 @@ class SiteProfile:
     sample: torch.Tensor | None = field(default=None, repr=False)
     sample_keys: torch.Tensor | None = field(default=None, repr=False)
     quantiles: dict = field(default_factory=dict)
+    generators: dict = field(default_factory=dict, repr=False)
 
     @property
     def mean(self) -> float:
@@ -79,7 +102,7 @@ class SiteProfile:
             raise InputError(f"coverage must be in (0, 1], got {coverage!r}")
         if self.sample is None or self.sample.numel() == 0:
             raise InputError(f"site {self.name!r} saw no finite inputs")
-        return float(torch.quantile(self.sample.abs().double(), coverage))
+        return float(torch.quantile(self.sample.abs().double().cpu(), coverage))
 
     def to_dict(self, sample_size: int = 0) -> dict:
         """JSON-ready summary (``sample_size`` first sample values included)."""
@@ -95,49 +118,103 @@ class SiteProfile:
 
     # -- accumulation --------------------------------------------------------------------------
     def observe(self, x: torch.Tensor, sample_size: int, generator: torch.Generator) -> None:
-        """Fold one input tensor into the statistics."""
+        """Fold one input tensor into the statistics: one host read per call (the call's
+        moments and extremes), everything else on the input's device."""
         x = x.detach().reshape(-1)
+        if not torch.is_floating_point(x):
+            x = x.double()
+        elif x.element_size() < 4:
+            x = x.float()  # half precision is not exact enough for sums and bin indices
         self.calls += 1
-        nan = torch.isnan(x)
-        inf = torch.isinf(x)
-        bad_nan, bad_inf = int(nan.sum()), int(inf.sum())
-        self.nan_count += bad_nan
-        self.inf_count += bad_inf
-        finite = (x[~(nan | inf)] if bad_nan or bad_inf else x).to(device="cpu", dtype=torch.float64)
-        if finite.numel() == 0:
+        if x.numel() == 0:
             return
-        self.elements += finite.numel()
-        self.minimum = min(self.minimum, float(finite.min()))
-        self.maximum = max(self.maximum, float(finite.max()))
-        self.total += float(finite.sum())
-        self.total_squares += float((finite * finite).sum())
-        self._histogram(finite)
-        self._reservoir(finite.float(), sample_size, generator)
+        total, squares, low, high = self._moments(x)
+        if not all(math.isfinite(v) for v in (total, squares, low, high)):
+            self.nan_count += int(torch.isnan(x).sum())
+            self.inf_count += int(torch.isinf(x).sum())
+            x = x[torch.isfinite(x)]
+            if x.numel() == 0:
+                return
+            total, squares, low, high = self._moments(x)
+        self.elements += x.numel()
+        self.minimum = min(self.minimum, low)
+        self.maximum = max(self.maximum, high)
+        self.total += total
+        self.total_squares += squares
+        self._histogram(x, max(-low, high))
+        self._reservoir(x, sample_size, generator)
 
-    def _histogram(self, values: torch.Tensor) -> None:
+    @staticmethod
+    def _moments(x: torch.Tensor) -> list[float]:
+        """[Σx (float64 accumulation), Σx² (float32 dot for float32 inputs: relative error
+        ≲ 1e-6, enough for a std), min, max] in one host read."""
+        low, high = torch.aminmax(x)
+        squares = torch.dot(x, x)
+        return torch.stack([x.sum(dtype=torch.float64), squares.double(), low.double(), high.double()]).tolist()
+
+    def _histogram(self, values: torch.Tensor, peak: float) -> None:
         if self.histogram_counts is None:
-            self.histogram_counts = torch.zeros(self.bins, dtype=torch.long)
-        peak = float(values.abs().max())
+            self.histogram_counts = torch.zeros(self.bins, dtype=torch.long, device=values.device)
+        counts = self.histogram_counts.to(values.device)
         while peak > self.histogram_range:
             # Double R: bin pairs merge into the middle half of the new bins.
-            merged = self.histogram_counts.view(-1, 2).sum(dim=1)
-            counts = torch.zeros(self.bins, dtype=torch.long)
+            merged = counts.view(-1, 2).sum(dim=1)
+            counts = torch.zeros_like(counts)
             counts[self.bins // 4: self.bins // 4 + self.bins // 2] = merged
-            self.histogram_counts = counts
             self.histogram_range *= 2.0
         r = self.histogram_range
-        index = ((values + r) * (self.bins / (2.0 * r))).floor().long().clamp_(0, self.bins - 1)
-        self.histogram_counts += torch.bincount(index, minlength=self.bins)
+        self.histogram_counts = counts + torch.histc(values, self.bins, min=-r, max=r).long()
 
     def _reservoir(self, values: torch.Tensor, sample_size: int, generator: torch.Generator) -> None:
-        keys = torch.rand(values.numel(), generator=generator)
+        """Keep the ``sample_size`` inputs with the largest iid U(0, 1) keys seen so far.
+
+        Per call only the top m = min(n, size) keys of the call's n values are drawn, in log
+        space by order statistics (log M_j = Σ_{i≤j} log U_i/(n − i + 1)), for m positions
+        drawn uniformly without replacement (a random m-subset in random order).
+        """
+        g = self._generator(values.device, generator)
+        n = values.numel()
+        m = min(n, sample_size)
+        steps = torch.log(torch.rand(m, generator=g, device=values.device, dtype=torch.float64))
+        keys = torch.cumsum(steps / torch.arange(n, n - m, -1, device=values.device, dtype=torch.float64), dim=0)
+        positions = torch.randperm(n, generator=g, device=values.device) if m == n else _distinct(n, m, g, values.device)
+        values = values[positions]
         if self.sample is not None:
-            values = torch.cat([self.sample, values])
-            keys = torch.cat([self.sample_keys, keys])
+            values = torch.cat([self.sample.to(values), values])
+            keys = torch.cat([self.sample_keys.to(keys.device), keys])
         if values.numel() > sample_size:
             keep = torch.topk(keys, sample_size).indices
             values, keys = values[keep], keys[keep]
         self.sample, self.sample_keys = values, keys
+
+    def _generator(self, device, generator: torch.Generator) -> torch.Generator:
+        """This site's generator on ``device``, seeded once from the profile's generator."""
+        key = str(device)
+        if key not in self.generators:
+            seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+            self.generators[key] = torch.Generator(device=device).manual_seed(seed)
+        return self.generators[key]
+
+    def finish(self, quantiles) -> None:
+        """Move the histogram and the sample to the CPU and compute ``quantiles``."""
+        if self.histogram_counts is not None:
+            self.histogram_counts = self.histogram_counts.cpu()
+        if self.sample is not None and self.sample.numel():
+            self.sample = self.sample.detach().to("cpu", torch.float32)
+            values = torch.quantile(self.sample.double(), torch.tensor(quantiles, dtype=torch.float64))
+            self.quantiles = {q: float(v) for q, v in zip(quantiles, values)}
+        self.sample_keys = None
+        self.generators = {}
+
+
+def _distinct(n: int, m: int, g, device) -> torch.Tensor:
+    """m distinct positions out of n, every m-subset equally likely, in random order
+    (draws with replacement, duplicates redrawn; for m ≪ n few redraws)."""
+    picked = torch.unique(torch.randint(0, n, (m,), generator=g, device=device))
+    while picked.numel() < m:
+        extra = torch.randint(0, n, (m - picked.numel(),), generator=g, device=device)
+        picked = torch.unique(torch.cat([picked, extra]))
+    return picked[torch.randperm(m, generator=g, device=device)]
 
 
 class Profile(dict):
@@ -169,6 +246,21 @@ def _model_inputs(batch, input_fn):
     return inputs if isinstance(inputs, tuple) else (inputs,)
 
 
+class _ProfileWatch(SiteWatcher):
+    """Feeds attribute and functional calls (every one, or the ``wanted`` names) to profiles."""
+
+    def __init__(self, kinds, profile: Profile, bins: int, wanted, observe):
+        super().__init__(kinds)
+        self.profile, self.bins, self.wanted, self.observe = profile, bins, wanted, observe
+
+    def on_call(self, name, label, x, attribute):
+        if not isinstance(x, torch.Tensor) or (self.wanted is not None and name not in self.wanted):
+            return
+        if name not in self.profile:
+            self.profile[name] = SiteProfile(name, label, bins=self.bins)
+        self.observe(self.profile[name], x)
+
+
 def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batches: int | None = None,
                   quantiles=DEFAULT_QUANTILES, bins: int = 64, sample_size: int = 65536, device=None,
                   input_fn=None, seed: int = 0) -> Profile:
@@ -177,18 +269,20 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
     Args:
         model: the network (run in eval mode under ``torch.no_grad()``; mode restored).
         loader: iterable of batches: tensors, ``(inputs, labels, ...)`` or dicts.
-        sites: :func:`~polyfit.torch.find_sites` output, a ``{name: module}`` mapping, or None
-            for every module of ``kinds`` (activation types and polyfit's modules).
+        sites: :func:`~polyfit.torch.find_sites` output (functional and attribute sites
+            included), a ``{name: module}`` mapping (any modules: a pool's inputs too), or
+            None for every module of ``kinds`` and every functional activation call.
         max_batches: stop after this many batches.
         quantiles: probabilities in [0, 1] computed from the sample.
         bins: histogram bins (a multiple of 4).
         sample_size: inputs kept per site for quantiles, tuning and plots.
         device: move inputs there (default: the model's first parameter's device).
         input_fn: ``batch -> inputs`` when the default extraction does not fit.
-        seed: seed of the sampling generator (profiles are reproducible).
-    """
-    from .surgery import HookSet, default_kinds, dry_run
+        seed: seed of the sampling generators (profiles are reproducible).
 
+    Raises:
+        InputError: bad options; no site seen over the whole loader.
+    """
     if bins < 4 or bins % 4:
         raise InputError(f"bins must be a positive multiple of 4, got {bins!r}")
     if sample_size < 1:
@@ -198,43 +292,51 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
         raise InputError(f"quantiles must lie in [0, 1], got {quantiles!r}")
     if max_batches is not None and max_batches < 1:
         raise InputError(f"max_batches must be positive, got {max_batches!r}")
-    targets = _resolve_sites(model, sites, kinds or default_kinds())
+    kinds = tuple(kinds) if kinds is not None else default_kinds()
+    modules, calls = _resolve_sites(model, sites, kinds)
     if device is None:
         first = next(iter(model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
     generator = torch.Generator().manual_seed(seed)
-    profile = Profile((name, SiteProfile(name, type(mod).__name__, bins=bins)) for name, mod in targets.items())
-    with HookSet() as hooks:
-        for name, module in targets.items():
+    seen: list[str] = []
+
+    def observe(p, x):
+        if p.calls == 0:
+            seen.append(p.name)
+        p.observe(x, sample_size, generator)
+
+    profile = Profile((name, SiteProfile(name, type(mod).__name__, bins=bins)) for name, mod in modules.items())
+    watch = _ProfileWatch(kinds, profile, bins, calls, observe) if calls is None or calls else None
+    with HookSet() as hooks, (watch.attached(model) if watch is not None else contextlib.nullcontext()):
+        for name, module in modules.items():
             def hook(mod, args, _p=profile[name]):
                 if args and isinstance(args[0], torch.Tensor):
-                    _p.observe(args[0], sample_size, generator)
+                    observe(_p, args[0])
 
             hooks.add(module.register_forward_pre_hook(hook))
         for i, batch in enumerate(loader):
             if max_batches is not None and i >= max_batches:
                 break
             dry_run(model, tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in _model_inputs(batch, input_fn)))
-    for p in profile.values():
-        if p.sample is not None and p.sample.numel():
-            values = torch.quantile(p.sample.double(), torch.tensor(qs, dtype=torch.float64))
-            p.quantiles = {q: float(v) for q, v in zip(qs, values)}
-        p.sample_keys = None
-    return profile
+    if not profile:
+        raise InputError("the model has no activation sites to profile (no activation modules and no functional "
+                         "activation calls ran); pass sites=")
+    ordered = Profile((name, profile[name]) for name in seen + [n for n in profile if n not in seen])
+    for p in ordered.values():
+        p.finish(qs)
+    return ordered
 
 
-def _resolve_sites(model, sites, kinds) -> dict[str, nn.Module]:
-    """``{name: module}`` to profile: every activation module (``sites=None``), or the
-    given mapping / pairs / find_sites result with its functional calls left out (they
-    have no module to hook)."""
-    from .recipes.sites import as_site_mapping
-    from .surgery import _static_sites
+def _resolve_sites(model, sites, kinds) -> tuple[dict[str, nn.Module], set | None]:
+    """(``{name: module}`` to hook, the attribute/functional call names to watch — None for all).
 
+    ``sites=None``: every activation module and every call; a find_sites result: its module
+    sites and its call sites by name; a mapping: those modules only."""
     if sites is None:
-        found = {s.name: s.module for s in _static_sites(model, kinds)}
-        if not found:
-            raise InputError("the model has no activation modules to profile; pass sites=")
-        return found
-    if not isinstance(sites, dict):
-        sites = [s for s in sites if getattr(s, "reachable", True)]
-    return as_site_mapping(sites)
+        return {s.name: s.module for s in static_sites(model, kinds)}, None
+    if isinstance(sites, dict):
+        return as_site_mapping(sites), set()
+    sites = list(sites)
+    calls = {s.name for s in sites if getattr(s, "module", None) is None and hasattr(s, "reachable")}
+    with_modules = [s for s in sites if getattr(s, "module", None) is not None or not hasattr(s, "reachable")]
+    return (as_site_mapping(with_modules) if with_modules else {}), calls

@@ -22,9 +22,10 @@ import math
 from collections.abc import Sequence
 
 import torch
-from torch import nn
+from torch import nn  # noqa: F401  (the doctests use it)
 
 from ...errors import ComputationError, InputError
+from ..clip import ClipInTraining  # noqa: F401  (a PILLAR piece; lives with the modules so export needs no recipe)
 from .sites import HookSet, as_site_mapping, first_tensor
 
 #: PILLAR's warm-up: (exponent, coefficient divisor) for epochs 0, 1, 2, 3.
@@ -180,27 +181,6 @@ class ActivationPenalty(_Hooked):
         """Remove the hooks and drop recorded inputs."""
         super().close()
         self.clear()
-
-
-class ClipInTraining(nn.Module):
-    """clamp(x, lo, hi) while ``self.training``, identity in eval (PILLAR's clipping).
-
-    Put it in front of an activation (or use PolyActivation's own ``clip``); the penalty's
-    pre-hook on the activation then sees clipped values, so prefer ``clip=`` inside the
-    activation when both are used.
-    """
-
-    def __init__(self, lo: float, hi: float):
-        super().__init__()
-        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise InputError(f"clip range must be finite with lo < hi, got ({lo!r}, {hi!r})")
-        self.lo, self.hi = float(lo), float(hi)
-
-    def forward(self, x):
-        return x.clamp(self.lo, self.hi) if self.training else x
-
-    def extra_repr(self) -> str:
-        return f"lo={self.lo:g}, hi={self.hi:g}"
 
 
 def check_clip_covered(approximation, clip: float | tuple[float, float], site: str = "?") -> tuple[float, float]:

@@ -7,13 +7,13 @@ or on leaving a ``with`` block.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
 
 from ...errors import InputError
-from ..surgery import HookSet, dry_run
+from ..discovery import HookSet, as_site_mapping, dry_run  # noqa: F401  (as_site_mapping: a public name here)
 
 
 def named_sites(model: nn.Module, kinds: type | tuple[type, ...] | Callable[[nn.Module], bool]) -> dict[str, nn.Module]:
@@ -29,31 +29,6 @@ def named_sites(model: nn.Module, kinds: type | tuple[type, ...] | Callable[[nn.
     """
     match = kinds if callable(kinds) and not isinstance(kinds, type) else (lambda mod: isinstance(mod, kinds))
     return {name: mod for name, mod in model.named_modules() if name and match(mod)}
-
-
-def as_site_mapping(sites) -> dict[str, nn.Module]:
-    """Accept ``{name: module}``, an iterable of ``(name, module)`` or of objects with
-    ``.name`` and ``.module`` (surgery reports); return ``{name: module}``."""
-    if isinstance(sites, Mapping):
-        out = dict(sites)
-    elif isinstance(sites, nn.Module):
-        raise InputError("pass sites as {name: module}; for a whole model use named_sites(model, kinds)")
-    else:
-        out = {}
-        for item in sites:
-            if isinstance(item, tuple) and len(item) == 2:
-                name, mod = item
-            else:
-                name, mod = getattr(item, "name", None), getattr(item, "module", None)
-            if name is None or not isinstance(mod, nn.Module):
-                raise InputError(f"site {item!r} is not a (name, module) pair")
-            out[str(name)] = mod
-    if not out:
-        raise InputError("no activation sites given; expected at least one (name, module)")
-    for name, mod in out.items():
-        if not isinstance(mod, nn.Module):
-            raise InputError(f"site {name!r} is {type(mod).__name__}, not a torch.nn.Module")
-    return out
 
 
 def first_tensor(args: Iterable) -> torch.Tensor | None:
