@@ -15,7 +15,7 @@ import sys
 from .._version import __version__
 from ..errors import ComputationError, InputError
 
-COMMANDS = ("fit", "taylor", "composite", "verify", "search", "report", "plot")
+COMMANDS = ("fit", "taylor", "composite", "verify", "export", "search", "report", "plot")
 
 
 class OneLineParser(argparse.ArgumentParser):
