@@ -17,6 +17,11 @@ class ArtifactError(InputError):
     """A missing, unreadable, corrupt or unsupported artifact file (CLI exit code 2)."""
 
 
+class UnknownOptionError(InputError, TypeError):
+    """An unknown keyword argument: a TypeError as Python raises for any function, and an
+    InputError so the CLI and callers that catch InputError see it too."""
+
+
 class ComputationError(PolyfitError, RuntimeError):
     """A computation that could not finish, e.g. a Remez run that did not converge (exit 1)."""
 

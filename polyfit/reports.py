@@ -31,12 +31,17 @@ def assemble(target, domain, stages, *, objective: dict, provenance: dict, input
                            input_scale=input_scale, combine=combine, objective=objective,
                            provenance=provenance)
     approx = with_reports(approx, exclude=exclude, grid_points=grid_points, ring_bits=ring_bits, frac_bits=frac_bits)
+    return require_finite_error(approx)
+
+
+def require_finite_error(approx: Approximation) -> Approximation:
+    """``approx`` itself, or ComputationError when its metrics are not finite (nothing to write)."""
     error = approx.metrics["max_abs_error"]
     if not (math.isfinite(error) and math.isfinite(approx.metrics["rms_error"])):
         raise ComputationError(
-            f"the {provenance.get('solver')} fit of {approx.target.name!r} (degrees {approx.degrees}) has max error "
-            f"{error} on the metric grid (near x = {approx.metrics.get('argmax_x', float('nan')):g}): the polynomial "
-            "does not evaluate to finite numbers there; nothing written")
+            f"the {approx.provenance.get('solver')} fit of {approx.target.name!r} (degrees {approx.degrees}) has max "
+            f"error {error} on the metric grid (near x = {approx.metrics.get('argmax_x', float('nan')):g}): the "
+            "polynomial does not evaluate to finite numbers there; nothing written")
     return approx
 
 
@@ -98,6 +103,9 @@ def format_report(approx: Approximation) -> str:
             integer = f"{stage.quantized.integers[k]:>14d}" if stage.quantized else ""
             label = f"T{k}" if stage.basis == "chebyshev" else f"x^{k}"
             lines.append(f"  {label:<6}{c:>+24.17g}{integer}")
+    choice = prov.get("basis_choice")
+    if choice:
+        lines.append(f"basis    {choice['chosen']} ({choice['requested']}: {choice['reason']})")
     m = approx.metrics
     if m:
         ex = f", excluding ({m['exclude'][0]:g}, {m['exclude'][1]:g})" if m.get("exclude") else ""

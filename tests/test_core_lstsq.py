@@ -89,9 +89,9 @@ def test_degree_64_is_stable_and_error_falls():
 def test_monomial_precision_loss_is_reported():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        approx = pf.fit("tanh", 64, 8)
-    assert any("lose precision" in str(w.message) for w in caught)
-    assert "lose precision" in approx.provenance["warnings"][0]
+        approx = pf.fit("tanh", 64, 8, basis="monomial")
+    assert any("loses the fit's accuracy" in str(w.message) for w in caught)
+    assert "loses the fit's accuracy" in approx.provenance["warnings"][0]
 
 
 def test_low_degree_monomial_fit_has_no_warning():

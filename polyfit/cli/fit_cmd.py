@@ -1,6 +1,10 @@
 """``polyfit fit``: fit one polynomial (SPEC §5)."""
 from __future__ import annotations
 
+import contextlib
+import sys
+import warnings
+
 from .common import add_output_args, check_output_paths, domain_from_args, domain_label, emit, finite_float, positive_int
 
 
@@ -17,6 +21,22 @@ def add_domain_args(parser, required: bool = True, verb: str = "fit on", default
     where = parser.add_mutually_exclusive_group(required=required)
     where.add_argument("--range", type=finite_float, metavar="A", help=f"{verb} [-A, A]")
     where.add_argument("--domain", type=finite_float, nargs=2, metavar=("LO", "HI"), help=f"{verb} [LO, HI]{default_note}")
+
+
+@contextlib.contextmanager
+def warnings_to_stderr(command: str):
+    """Python warnings raised inside become one line each on stderr, ``polyfit <command>: warning: …``
+    (the report repeats them from the provenance; no source line, no duplicates)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):
+        print(f"polyfit {command}: warning: {message}", file=sys.stderr)
+
+
+def input_scale(text: str):
+    """argparse type: 'auto' or a number (finiteness and zero are the library's to check)."""
+    return "auto" if text.strip().lower() == "auto" else finite_float(text)
 
 
 def resolve_target(args):
@@ -39,9 +59,14 @@ def add_parser(sub) -> None:
     p.add_argument("--points", type=positive_int, metavar="N", help="grid points (> degree; default 1000)")
     p.add_argument("--grid", choices=("uniform", "chebyshev", "continuous"), default="uniform",
                    help="fitting grid: uniform (numpy.linspace), chebyshev nodes, or continuous L2")
-    p.add_argument("--basis", choices=("monomial", "chebyshev"), default="monomial", help="coefficient basis in the artifact")
-    p.add_argument("--input-scale", type=finite_float, default=1.0, metavar="S",
-                   help="fit in t = S·x (quantized coefficients are in t); e.g. 0.125 for [-8, 8]")
+    p.add_argument("--basis", choices=("auto", "monomial", "chebyshev"), default="auto",
+                   help="coefficient basis in the artifact: auto (default: monomial when the conversion keeps the "
+                        "fit's error within 1%%, else chebyshev; the report says which and why), monomial "
+                        "(warns when it loses accuracy) or chebyshev")
+    p.add_argument("--input-scale", type=input_scale, metavar="S",
+                   help="fit in t = S·x (quantized coefficients are in t), or 'auto' for t = x/max|domain|; "
+                        "default: the raw variable (with --bits, a warning gives the measured error of 'auto' "
+                        "when it is more than 2x smaller)")
     p.add_argument("--compat", choices=("pillar",), help="PILLAR's exact quantized formulation (needs --bits)")
     add_output_args(p)
     p.set_defaults(run=run)
@@ -53,9 +78,10 @@ def run(args) -> int:
     check_output_paths(args)
     target = resolve_target(args)
     domain = domain_from_args(args)
-    approx = fit(target, args.degree, domain, bits=args.bits, method=args.method, solver=args.solver,
-                 points=args.points, grid=args.grid, basis=args.basis, input_scale=args.input_scale,
-                 compat=args.compat)
+    with warnings_to_stderr("fit"):
+        approx = fit(target, args.degree, domain, bits=args.bits, method=args.method, solver=args.solver,
+                     points=args.points, grid=args.grid, basis=args.basis, input_scale=args.input_scale,
+                     compat=args.compat)
     name = f"{target.name}-d{args.degree}-r{domain_label(domain)}" + (f"-b{args.bits}" if args.bits else "") + ".json"
     emit(approx, args, name)
     return 0
