@@ -132,8 +132,9 @@ def store_basis(approx: Approximation, basis: str) -> Approximation:
     Chebyshev. ``"monomial"``: converted regardless, with a warning naming the measured
     errors of both when the rule is broken. ``"chebyshev"``: unchanged.
     """
-    from .metrics import DEFAULT_GRID_POINTS, metric_grid
-    from .reports import require_finite_error, with_reports
+    from .depth import depth_report
+    from .metrics import DEFAULT_GRID_POINTS, measure, metric_grid
+    from .reports import require_finite_error
 
     if basis == "chebyshev":
         return approx
@@ -160,7 +161,13 @@ def store_basis(approx: Approximation, basis: str) -> Approximation:
             f"monomial coefficients would change values by {change:.2e}, more than the tolerance {tolerance:.2e} "
             f"(1% of the max error {cheb_error:.2e})"))
         return _note_basis(approx, choice)
-    candidate = require_finite_error(with_reports(approx.replace(stages=(mono,))))
+    # precision is computed from the monomial coefficients in both bases (plan_coefficients),
+    # so only the metrics and the depth (OpenFHE's interval rule) are measured again
+    candidate = approx.replace(stages=(mono,))
+    candidate = require_finite_error(candidate.replace(
+        metrics=measure(candidate, candidate.target, candidate.domain, int(metrics.get("grid_points") or DEFAULT_GRID_POINTS),
+                        metrics.get("exclude")),
+        depth=depth_report(candidate)))
     choice.update(chosen="monomial", reason=(
         f"converting to monomial changes values by {change:.2e}, within the tolerance {tolerance:.2e}" if keeps else
         f"requested; converting changes values by {change:.2e}, more than the tolerance {tolerance:.2e}"))
