@@ -40,13 +40,18 @@ def _same(stored, fresh) -> bool:
 
 
 def _mismatches(prefix: str, stored, fresh) -> list[str]:
-    """One line per key of ``fresh`` whose stored value differs (recursing into dicts)."""
+    """One line per key of ``fresh`` whose stored value differs (recursing into dicts and lists)."""
     if isinstance(fresh, dict):
         if not isinstance(stored, dict):
             return [f"recheck  MISMATCH {prefix}: stored {stored!r}, re-evaluated {fresh!r}"]
         lines = []
         for key, value in fresh.items():
             lines += _mismatches(f"{prefix}.{key}", stored.get(key, _MISSING), value)
+        return lines
+    if isinstance(fresh, (list, tuple)) and isinstance(stored, (list, tuple)) and len(stored) == len(fresh):
+        lines = []
+        for i, (a, b) in enumerate(zip(stored, fresh)):
+            lines += _mismatches(f"{prefix}[{i}]", a, b)
         return lines
     if stored is _MISSING:
         return [f"recheck  MISMATCH {prefix}: missing from the artifact, re-evaluated {fresh!r}"]
