@@ -97,3 +97,39 @@ def test_cli_bad_history_folder_names_the_history_flag(tmp_path, capsys):
                  "--budget", "5", "--history", str(tmp_path / "missing" / "h.json"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("polyfit search: error: --history ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--workers", "0"], "workers 0 must be an integer from 1 to 256"),
+    (["--workers", "-2"], "workers -2 must be an integer from 1 to 256"),
+    (["--seed", "-1"], "seed -1 must be an integer from 0 to 4294967295"),
+    (["--seed", str(2 ** 32)], "seed 4294967296 must be an integer from 0 to 4294967295"),
+    (["--refine", "-1"], "refine -1 must be an integer"),
+])
+def test_cli_worker_seed_and_refine_bounds_exit_2_naming_what_is_allowed(tmp_path, capsys, argv, match):
+    rc = main(["search", "--quiet", "--budget", "6", "--out", str(tmp_path / "b.json"), *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and match in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_summary_is_readable_and_numbers_the_best_as_the_history_does(tmp_path, capsys):
+    rc = main(["search", "--degrees", "2-5", "--range-bounds", "1", "20", "--objective", "gaussian:sigma=2",
+               "--budget", "8", "--initial", "4", "--seed", "0", "--quiet", "--out", str(tmp_path / "best.json"),
+               "--history", str(tmp_path / "h.json")])
+    out = capsys.readouterr().out
+    history = json.loads((tmp_path / "h.json").read_text(encoding="utf-8"))
+    assert rc == 0 and "\\u" not in out and "objective mse under gaussian sigma 2" in out
+    assert f"evaluation index {history['best_index']} of 0..7" in out
+    assert "twins    not evaluated: 3 (same fit as 2), 5 (same fit as 4)" in out
+    assert "time     " in out and "GP fit" in out
+    assert [e["phase"] for e in history["evaluations"]].count("refine") == 2
+
+
+def test_cli_refine_0_and_keep_twins(tmp_path, capsys):
+    rc = main(["search", "--degrees", "2-3", "--range-bounds", "1", "8", "--objective", "uniform:a=4",
+               "--budget", "6", "--initial", "4", "--refine", "0", "--keep-twins", "--quiet",
+               "--history", str(tmp_path / "h.json"), "--out", str(tmp_path / "b.json")])
+    history = json.loads((tmp_path / "h.json").read_text(encoding="utf-8"))
+    assert rc == 0 and history["space"]["degrees"] == [2, 3] and history["space"]["twins"] == []
+    assert {e["phase"] for e in history["evaluations"]} == {"initial", "bo"}

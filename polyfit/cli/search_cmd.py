@@ -8,8 +8,9 @@ from .fit_cmd import add_target_args
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "search", help="Bayesian optimisation of degree and fit range (Sisyphus)",
-        description="Search polynomial degree × fit range [-a, a] with BoTorch (GP + qLogNoisyEI), scoring each fit by "
-                    "an objective. Example: polyfit search --degrees 2-9 --range-bounds 0.5 50 "
+        description="Search polynomial degree × fit range [-a, a] with BoTorch (GP + LogEI), then refine the range of "
+                    "the best degrees by golden section, scoring each fit by an objective. Evaluations are numbered by "
+                    "their 0-based index in the history (as best_index). Example: polyfit search --degrees 2-9 --range-bounds 0.5 50 "
                     "--objective gaussian:sigma=2 --budget 50 --seed 0")
     add_target_args(p)
     p.add_argument("--degrees", default="2-9", metavar="SPEC", help="LO-HI (e.g. 2-9) or a list (e.g. 3,7,15,31); default 2-9")
@@ -23,11 +24,17 @@ def add_parser(sub) -> None:
     p.add_argument("--methods", default="lstsq", metavar="M[,M]", help="fitting methods to search: lstsq, minimax (default lstsq)")
     p.add_argument("--budget", type=positive_int, default=50, metavar="N", help="evaluations in total (default 50)")
     p.add_argument("--initial", type=positive_int, metavar="N", help="Sobol points before the first model (default max(2·dims, min(10, budget/5)))")
+    p.add_argument("--refine", type=positive_int, metavar="N",
+                   help="evaluations reserved for the golden-section refinement of the range in the best cells "
+                        "(default budget/3; 0 disables)")
     p.add_argument("--batch", type=positive_int, default=1, metavar="Q", help="points proposed per round (default 1)")
-    p.add_argument("--workers", type=positive_int, default=1, metavar="W", help="evaluate a batch on W processes (default 1: in process)")
-    p.add_argument("--seed", type=positive_int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--workers", type=positive_int, default=1, metavar="W",
+                   help="evaluate a batch on W processes, 1 to 256 (default 1: in process)")
+    p.add_argument("--seed", type=positive_int, default=0, metavar="S", help="random seed, 0 to 2^32-1 (default 0)")
     p.add_argument("--strategy", choices=("bo", "random"), default="bo", help="bo (default) or random search (baseline)")
     p.add_argument("--pareto", action="store_true", help="multi-objective: error vs CKKS levels (qLogNEHVI)")
+    p.add_argument("--keep-twins", action="store_true",
+                   help="also evaluate degrees that fit the same polynomial as a lower degree (by the target's parity)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--out", metavar="PATH", help="write the best approximation's artifact here (default: a name in the current folder)")
     out.add_argument("--json", action="store_true", help="print the best artifact JSON to stdout and write no artifact file")
@@ -50,21 +57,10 @@ def run(args) -> int:
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     from ..solvers.search import search
 
-    executor = None
-    if args.workers > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # spawn: forking after torch/BoTorch started their thread pools can deadlock the workers
-        executor = ProcessPoolExecutor(max_workers=args.workers, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        result = search(target, degrees=args.degrees, range_bounds=tuple(args.range_bounds), objective=args.objective,
-                        bits=bits, methods=methods, max_depth=args.max_depth, budget=args.budget,
-                        n_initial=args.initial, batch_size=args.batch, executor=executor, seed=args.seed,
-                        pareto=args.pareto, strategy=args.strategy, progress=not args.quiet)
-    finally:
-        if executor is not None:
-            executor.shutdown()
+    result = search(target, degrees=args.degrees, range_bounds=tuple(args.range_bounds), objective=args.objective,
+                    bits=bits, methods=methods, max_depth=args.max_depth, budget=args.budget, n_initial=args.initial,
+                    refine=args.refine, batch_size=args.batch, workers=args.workers, seed=args.seed,
+                    pareto=args.pareto, strategy=args.strategy, twins=not args.keep_twins, progress=not args.quiet)
     report = sys.stderr if args.json else sys.stdout
     print(result.summary(), file=report)
     e = result.best_evaluation

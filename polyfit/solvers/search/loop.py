@@ -1,5 +1,5 @@
-"""The search loop: validate the inputs, evaluate the initial design, then BO rounds (or
-random draws), and re-fit the best point."""
+"""The search loop: validate the inputs, drop degree twins, evaluate the initial design, then
+BO rounds and the golden-section refinement (or random draws), and re-fit the best point."""
 from __future__ import annotations
 
 import itertools
@@ -12,19 +12,26 @@ import numpy as np
 
 from ...errors import InputError
 from .evaluate import evaluate_point, portable_target
-from .proposal import DEFAULT_ACQUISITION, import_botorch, propose, unit_bounds
 from ...artifact import json_ready
+from .proposal import DEFAULT_ACQUISITION, import_botorch, propose, unit_bounds
+from .refine import DEFAULT_CELLS, DEFAULT_PROBE, DEFAULT_XTOL, refinement_points
 from .result import Evaluation, SearchResult, best_index, best_so_far
 from .space import SearchSpace, parse_degrees
+from .twins import find_twins
 
 STRATEGIES = ("bo", "random")
+DEFAULT_OPTIONS = {**DEFAULT_ACQUISITION, "separation": 1e-3, "xtol": DEFAULT_XTOL, "cells": DEFAULT_CELLS,
+                   "probe": DEFAULT_PROBE}
+MAX_SEED = 2 ** 32 - 1
+MAX_WORKERS = 256
 
 
 def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective="gaussian:sigma=2",
            direction=None, bits=None, methods=("lstsq",), max_depth=None, budget=50, n_initial=None,
-           batch_size=1, executor=None, seed=0, pareto=False, strategy="bo", fit_options=None,
-           progress=None, acquisition=None) -> SearchResult:
-    """Bayesian optimisation of degree and fit range for ``target`` (Sisyphus).
+           refine=None, batch_size=1, executor=None, workers=1, seed=0, pareto=False, strategy="bo",
+           twins=True, fit_options=None, progress=None, acquisition=None) -> SearchResult:
+    """Bayesian optimisation of degree and fit range for ``target`` (Sisyphus), then a local
+    refinement of the range in the most promising cells.
 
     Args:
         target: name, callable or :func:`polyfit.expr` — what :func:`polyfit.fit` fits.
@@ -37,19 +44,31 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
         bits: None (float coefficients) or an iterable of fractional bits to search over.
         methods: fitting methods to search over (``"lstsq"``, ``"minimax"``).
         max_depth: keep only degrees whose CKKS levels ⌈log2(d+1)⌉ are ≤ this.
-        budget: total number of evaluations (initial points included).
+        budget: total number of evaluations (initial points and refinement included).
         n_initial: Sobol points before the first model (default max(2·dims, min(10, budget//5))).
+        refine: evaluations reserved for the golden-section refinement of the range
+            (:mod:`.refine`); default budget // 3 for ``strategy="bo"`` (0 with ``pareto``).
+            The refinement also starts early when the acquisition's maximiser is a point
+            already evaluated, and hands back to BO when every refined cell has converged.
         batch_size: q, points proposed per round; evaluated with ``executor.map``.
         executor: a ``concurrent.futures.Executor`` (or anything with ``map``); default serial.
-        seed: makes the run reproducible.
+        workers: with no executor, evaluate batches on this many spawned processes (1: in process).
+        seed: makes the run reproducible (0 to 2^32 − 1).
         pareto: also minimise CKKS levels (qLogNEHVI); the result's ``pareto_indices``.
         strategy: ``"bo"`` or ``"random"`` (uniform draws: the baseline).
+        twins: skip degrees that fit the same polynomial as a lower degree because of the
+            target's parity (:mod:`.twins`; float coefficients only); they are listed in the
+            result's space and warnings.
         fit_options: extra keyword arguments of :func:`polyfit.fit` (points, grid, ...).
         progress: write a progress bar to stderr (default: when stderr is a terminal).
-        acquisition: num_restarts, raw_samples, mc_samples, maxiter of the optimiser,
-            threads (torch threads while proposing; default 1, restored afterwards) and
-            floor_decades (log-scale scores worse than the best by more than this many
-            decades are modelled at that floor; default 2, None disables).
+        acquisition: optimiser options — grid (acquisition grid points per cell),
+            num_restarts (grid points polished by L-BFGS), mc_samples, maxiter, threads
+            (torch threads while proposing; default 1, restored afterwards), floor_decades
+            (log-scale scores worse than the best by more than this many decades are
+            modelled at that floor; default 2, None disables), noise (None: learned; a
+            number: fixed, as a fraction of the outputs' variance), separation (closest two
+            points of a cell in the unit range coordinate), xtol, cells and probe (refinement:
+            :func:`.refine.refinement_points`).
 
     Returns:
         A :class:`SearchResult`.
@@ -61,8 +80,8 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     >>> import polyfit as pf
     >>> res = pf.search("relu", degrees="2-4", range_bounds=(1, 10), objective="gaussian:sigma=2",
     ...                 budget=6, n_initial=6, seed=0, progress=False)
-    >>> len(res.evaluations), res.best.degrees[0] in (2, 3, 4)
-    (6, True)
+    >>> len(res.evaluations), res.best.degrees[0] in (2, 4), res.space.twins
+    (6, True, ((3, 2),))
     """
     from .objectives import resolve_objective
     from ...depth import optimal_levels
@@ -85,8 +104,11 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     if strategy not in STRATEGIES:
         raise InputError(f"strategy {strategy!r} is unknown; allowed: {', '.join(STRATEGIES)}")
     budget = _check_count("budget", budget, 1)
-    seed = _check_count("seed", seed, 0)
+    seed = _check_count("seed", seed, 0, MAX_SEED)
     batch_size = _check_count("batch size", batch_size, 1)
+    workers = _check_count("workers", workers, 1, MAX_WORKERS)
+    if workers > 1 and executor is not None:
+        raise InputError(f"workers {workers} and an executor were both given; give one (workers makes a process pool)")
     if n_initial is None:
         n_initial = min(budget, max(2 * len(space.dims), min(10, budget // 5)))
         if budget < 2 * len(space.dims) and strategy == "bo":
@@ -95,10 +117,15 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     n_initial = _check_count("initial points", n_initial, 1)
     if budget < n_initial:
         raise InputError(f"budget {budget} is less than the {n_initial} initial points; allowed: budget >= initial points")
-    acq = {**DEFAULT_ACQUISITION, **(acquisition or {})}
-    unknown = set(acq) - set(DEFAULT_ACQUISITION)
+    if refine is None:
+        refine = 0 if strategy != "bo" or pareto else min(budget // 3, budget - n_initial)
+    refine = _check_count("refine", refine, 0, budget - n_initial)
+    if refine and strategy != "bo":
+        raise InputError(f"refine {refine} needs strategy 'bo' (random search is the unrefined baseline); use refine=0")
+    acq = {**DEFAULT_OPTIONS, **(acquisition or {})}
+    unknown = set(acq) - set(DEFAULT_OPTIONS)
     if unknown:
-        raise InputError(f"acquisition options {sorted(unknown)} unknown; allowed: {', '.join(DEFAULT_ACQUISITION)}")
+        raise InputError(f"acquisition options {sorted(unknown)} unknown; allowed: {', '.join(DEFAULT_OPTIONS)}")
     fit_options = dict(fit_options or {})
     for key in ("bits", "method", "degree", "domain", "target"):
         if key in fit_options:
@@ -107,15 +134,25 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
         raise InputError("pareto=True needs strategy 'bo'")
     torch, botorch = import_botorch() if strategy == "bo" else (None, None)
 
-    log_scale = bool(getattr(obj, "log_scale", False))
-    mapper = executor.map if executor is not None else map
-    bar = _Progress(budget, enabled=sys.stderr.isatty() if progress is None else bool(progress))
-    portable = portable_target(target) if executor is not None else target
-    evaluations: list[Evaluation] = []
-    iterations: list[dict] = []
     notes: list[str] = []
     if len(deg) < len(all_degrees):
         notes.append(f"max depth {max_depth}: degrees searched {list(deg)}")
+    t_twins = time.perf_counter()
+    if twins and space.bits == (None,) and len(space.degrees) > 1:
+        found = find_twins(target, space.degrees, space.range_bounds, space.methods, fit_options)
+        if found.skipped:
+            space = space.without_twins(found.skipped)
+            pairs = ", ".join(f"{d} (= {k})" for d, k in found.skipped)
+            notes.append(f"degrees not evaluated, same fit as the lower degree in brackets: {pairs}; {found.reason}")
+    twins_s = time.perf_counter() - t_twins
+
+    log_scale = bool(getattr(obj, "log_scale", False))
+    own_pool = _process_pool(workers) if workers > 1 else None
+    mapper = (own_pool or executor).map if (own_pool or executor) is not None else map
+    bar = _Progress(budget, enabled=sys.stderr.isatty() if progress is None else bool(progress))
+    portable = portable_target(target) if (own_pool or executor) is not None else target
+    evaluations: list[Evaluation] = []
+    iterations: list[dict] = []
 
     def run_batch(points, phase, batch):
         outs = list(mapper(evaluate_point, itertools.repeat(portable), points, itertools.repeat(obj),
@@ -125,6 +162,12 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
                             point["method"], out["score"], out["ckks_levels"], out["info"], out["fit_s"], out["objective_s"])
             evaluations.append(ev)
             bar.update(ev, best_so_far([e.score for e in evaluations], direction)[-1])
+
+    def refinement(q):
+        t = time.perf_counter()
+        points = refinement_points(space, evaluations, direction, q, float(acq["xtol"]), int(acq["cells"]),
+                                   int(acq["probe"]), remaining=budget - len(evaluations))
+        return points, time.perf_counter() - t
 
     try:
         if strategy == "random":
@@ -143,15 +186,42 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
                     run_batch(initial[start:start + batch_size], "initial", start // batch_size)
                 _check_not_all_failed(evaluations)
                 batch = math.ceil(n_initial / batch_size)
+                local = False   # the refinement has started
+                warm: dict = {}   # the GP's hyper-parameters, carried from round to round
                 while len(evaluations) < budget:
                     q = min(batch_size, budget - len(evaluations))
-                    points, timing = propose(torch, space, evaluations, direction, log_scale, pareto, q,
-                                             acq, seed=seed * 7919 + batch)
-                    iterations.append({"batch": batch, "q": q, **timing})
-                    run_batch(points, "bo", batch)
+                    points = []
+                    if refine and (local or len(evaluations) >= budget - refine):
+                        local = True
+                        points, step_s = refinement(q)
+                        if points:
+                            iterations.append({"batch": batch, "q": len(points), "phase": "refine", "proposal_s": step_s})
+                            run_batch(points, "refine", batch)
+                            batch += 1
+                            continue
+                    points, timing, converged = propose(torch, space, evaluations, direction, log_scale, pareto, q, acq,
+                                                        seed * 7919 + batch, float(acq["separation"]), warm)
+                    iterations.append({"batch": batch, "q": len(points), "phase": "bo", **timing, "converged": converged})
+                    if converged and refine and not local:
+                        local = True     # BO would re-evaluate a point: refine now, BO resumes when it is done
+                        alternative, _ = refinement(q)
+                        if alternative:
+                            iterations[-1]["handed_to_refine"] = True
+                            points, phase = alternative, "refine"
+                        else:
+                            phase = "bo"
+                    else:
+                        phase = "bo"
+                    if not points:
+                        notes.append(f"stopped after {len(evaluations)} evaluations: every candidate of the acquisition "
+                                     "grid is within the separation of an evaluated point")
+                        break
+                    run_batch(points, phase, batch)
                     batch += 1
     finally:
         bar.close()
+        if own_pool is not None:
+            own_pool.shutdown()
 
     scores = [e.score for e in evaluations]
     i_best = best_index(scores, direction)
@@ -161,20 +231,43 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     failed = sum(not e.ok for e in evaluations)
     if failed:
         notes.append(f"{failed} of {len(evaluations)} points scored NaN or ±inf and were counted as failures")
-    settings = {"seed": seed, "budget": budget, "n_initial": n_initial if strategy == "bo" else 0,
-                "batch_size": batch_size, "strategy": strategy, "pareto": bool(pareto), "max_depth": max_depth,
+    settings = {"seed": seed, "budget": budget, "n_initial": n_initial if strategy == "bo" else 0, "refine": refine,
+                "batch_size": batch_size, "workers": workers, "strategy": strategy, "pareto": bool(pareto),
+                "max_depth": max_depth, "twins": bool(twins), "twins_s": twins_s,
                 "acquisition": acq if strategy == "bo" else None, "fit_options": json_ready(fit_options),
-                "model": "SingleTaskGP (unit-cube inputs, Standardize)" if strategy == "bo" else None,
-                "acquisition_function": ("qLogNoisyExpectedHypervolumeImprovement" if pareto else "qLogNoisyExpectedImprovement")
-                if strategy == "bo" else None}
+                "model": _model_name(acq) if strategy == "bo" else None,
+                "acquisition_function": _acquisition_name(pareto, batch_size) if strategy == "bo" else None}
     description = {**obj.describe(), "direction": direction, "log_scale": log_scale}
+    if hasattr(obj, "label"):
+        description["label"] = obj.label()
     return SearchResult(target.name, space, description, tuple(evaluations), best, tuple(iterations), settings,
                         time.perf_counter() - started, tuple(notes))
 
 
-def _check_count(name, value, minimum) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise InputError(f"{name} {value!r} must be an integer >= {minimum}")
+def _process_pool(workers):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: forking after torch/BoTorch started their thread pools can deadlock the workers
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _model_name(acq) -> str:
+    noise = "learned noise" if acq["noise"] is None else f"fixed noise {acq['noise']:g} of Var(y)"
+    return f"SingleTaskGP (unit-cube inputs, Standardize, {noise})"
+
+
+def _acquisition_name(pareto, batch_size) -> str:
+    if pareto:
+        return "qLogNoisyExpectedHypervolumeImprovement"
+    return "LogExpectedImprovement" if batch_size == 1 else "qLogExpectedImprovement"
+
+
+def _check_count(name, value, minimum, maximum=None) -> int:
+    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum
+            or (maximum is not None and value > maximum)):
+        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise InputError(f"{name} {value!r} must be an integer {allowed}")
     return int(value)
 
 

@@ -36,9 +36,9 @@ def _log_axis(result) -> bool:
 def history(result, ax):
     """Score per evaluation by phase, failures at the top, and the best so far."""
     s = result.scores
-    n = np.arange(1, s.size + 1)
+    n = np.arange(s.size)   # the history's 0-based index, as best_index
     phases = np.array([e.phase for e in result.evaluations])
-    for phase, marker in (("initial", "s"), ("bo", "o"), ("random", "x")):
+    for phase, marker in (("initial", "s"), ("bo", "o"), ("refine", "^"), ("random", "x")):
         m = (phases == phase) & np.isfinite(s)
         if m.any():
             ax.scatter(n[m], s[m], marker=marker, s=18, label=phase)
@@ -51,7 +51,7 @@ def history(result, ax):
     if _log_axis(result):
         ax.set_yscale("log")
         _clip_log_axis(ax, s, result.direction)
-    ax.set_xlabel("evaluation")
+    ax.set_xlabel("evaluation index (as in the history)")
     ax.set_ylabel("score")
     ax.set_title("score per evaluation")
     ax.legend(fontsize=7)

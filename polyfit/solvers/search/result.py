@@ -20,7 +20,8 @@ SCHEMA_VERSION = "1.0"
 class Evaluation:
     """One evaluated point: where (degree, range, bits, method), its score and its cost.
 
-    ``phase`` is ``"initial"`` (Sobol), ``"bo"`` or ``"random"``; ``batch`` numbers the
+    ``index`` is the 0-based position in the history (``best_index`` counts the same way);
+    ``phase`` is ``"initial"`` (Sobol), ``"bo"``, ``"refine"`` or ``"random"``; ``batch`` numbers the
     proposal round; ``info`` holds the objective's extra values (nan_rate, mse, ...) or a
     ``failure`` message; times are seconds.
     """
@@ -69,7 +70,8 @@ class SearchResult:
         evaluations: every evaluated point, in evaluation order.
         best: the best point re-fitted with :func:`polyfit.fit` (its provenance has a
             ``search`` entry), or None when no point succeeded.
-        iterations: per BO proposal round, ``model_fit_s`` and ``acquisition_s``.
+        iterations: per proposal round: ``phase`` (bo or refine), ``q``; BO rounds
+            ``model_fit_s``, ``acquisition_s``, ``converged``; refinement rounds ``proposal_s``.
         settings: seed, budget, n_initial, batch_size, strategy, pareto, acquisition options.
         elapsed_s: wall time of the whole search.
     """
@@ -126,13 +128,30 @@ class SearchResult:
         return pareto_indices(self.scores, [e.ckks_levels for e in self.evaluations], self.direction)
 
     def overhead_per_iteration(self) -> dict:
-        """Median seconds per BO round spent fitting the GP and maximising the acquisition."""
-        if not self.iterations:
-            return {"model_fit_s": 0.0, "acquisition_s": 0.0, "rounds": 0}
-        fit_s = [it["model_fit_s"] for it in self.iterations]
-        acq_s = [it["acquisition_s"] for it in self.iterations]
-        return {"model_fit_s": float(np.median(fit_s)), "acquisition_s": float(np.median(acq_s)),
-                "rounds": len(self.iterations)}
+        """Median seconds per BO round spent fitting the GP and maximising the acquisition
+        (refinement rounds, which fit no model, are counted apart)."""
+        bo = [it for it in self.iterations if it.get("phase", "bo") == "bo"]
+        refine = sum(it.get("phase") == "refine" for it in self.iterations)
+        if not bo:
+            return {"model_fit_s": 0.0, "acquisition_s": 0.0, "rounds": 0, "refine_rounds": refine}
+        return {"model_fit_s": float(np.median([it["model_fit_s"] for it in bo])),
+                "acquisition_s": float(np.median([it["acquisition_s"] for it in bo])), "rounds": len(bo),
+                "refine_rounds": refine}
+
+    def timing(self) -> dict:
+        """Where the wall time went, in seconds: ``fit`` (pf.fit of every point), ``objective``
+        (scoring), ``model_fit`` and ``acquisition`` (all BO rounds), ``refine`` (golden-section
+        steps), ``twins`` (probe fits), ``other`` (the rest: initial design, re-fit of the best,
+        process start-up) and ``total``."""
+        parts = {"fit": sum(e.fit_s for e in self.evaluations),
+                 "objective": sum(e.objective_s for e in self.evaluations),
+                 "model_fit": sum(it.get("model_fit_s", 0.0) for it in self.iterations),
+                 "acquisition": sum(it.get("acquisition_s", 0.0) for it in self.iterations),
+                 "refine": sum(it.get("proposal_s", 0.0) for it in self.iterations),
+                 "twins": float(self.settings.get("twins_s", 0.0))}
+        parts["other"] = max(self.elapsed_s - sum(parts.values()), 0.0)
+        parts["total"] = self.elapsed_s
+        return {k: float(v) for k, v in parts.items()}
 
     def __repr__(self) -> str:
         e = self.best_evaluation
@@ -141,21 +160,30 @@ class SearchResult:
                 f"objective={self.objective.get('kind')}, {self.direction})")
 
     def summary(self) -> str:
-        """Readable multi-line summary for the CLI."""
+        """Readable multi-line summary for the CLI. Evaluations are named by their index in
+        the history (0-based, as ``best_index`` and ``evaluations[i]`` of the JSON)."""
+        n_refine = sum(e.phase == "refine" for e in self.evaluations)
         lines = [f"search   {self.target}: {len(self.evaluations)} evaluations "
-                 f"({self.settings.get('strategy', 'bo')}, {self.settings.get('n_initial')} initial, seed {self.settings.get('seed')}), "
+                 f"({self.settings.get('strategy', 'bo')}, {self.settings.get('n_initial')} initial"
+                 + (f", {n_refine} refinement" if n_refine else "") + f", seed {self.settings.get('seed')}), "
                  f"{self.elapsed_s:.1f} s"]
         obj = self.objective
-        lines.append(f"objective {obj.get('kind')} ({self.direction})" + (f": {_plain(obj['distribution'])}" if obj.get("distribution") else ""))
+        # the objective's own label (ExpectedError), else its description as plain UTF-8 text
+        text = obj.get("label") or (f"{obj.get('kind')}: {_plain(obj['distribution'])}" if obj.get("distribution")
+                                    else _plain({k: v for k, v in obj.items() if k not in ("direction", "log_scale")}))
+        lines.append(f"objective {text} ({self.direction})")
         sp = self.space
         lines.append(f"space    degrees {list(sp.degrees)}, range [{sp.range_bounds[0]:g}, {sp.range_bounds[1]:g}] (log)"
                      + (f", bits {list(sp.bits)}" if len(sp.bits) > 1 or sp.bits[0] is not None else "")
                      + (f", methods {list(sp.methods)}" if len(sp.methods) > 1 else ""))
+        if sp.twins:
+            lines.append("twins    not evaluated: " + ", ".join(f"{d} (same fit as {k})" for d, k in sp.twins))
         e = self.best_evaluation
         if e is not None:
             lines.append(f"best     score {e.score:.6g} at degree {e.degree}, range {e.range:.6g}"
                          + (f", bits {e.bits}" if e.bits is not None else "") + f", method {e.method}"
-                         + f" (evaluation {e.index + 1}, CKKS levels {e.ckks_levels})")
+                         + f" (evaluation index {e.index} of 0..{len(self.evaluations) - 1}, {e.phase}; "
+                         f"CKKS levels {e.ckks_levels})")
         failed = sum(not ev.ok for ev in self.evaluations)
         if failed:
             lines.append(f"failed   {failed} of {len(self.evaluations)} points scored NaN/inf (counted as failures)")
@@ -163,8 +191,12 @@ class SearchResult:
             lines.append(f"nan rate {e.info.get('nan_rate', 0.0):.4f} of samples at the best point")
         o = self.overhead_per_iteration()
         if o["rounds"]:
-            lines.append(f"overhead {o['model_fit_s']:.3f} s GP fit + {o['acquisition_s']:.3f} s acquisition per round "
+            lines.append(f"overhead {o['model_fit_s']:.3f} s GP fit + {o['acquisition_s']:.3f} s acquisition per BO round "
                          f"(median of {o['rounds']})")
+        t = self.timing()
+        lines.append(f"time     {t['total']:.1f} s: fits {t['fit']:.1f}, objective {t['objective']:.1f}, "
+                     f"GP fit {t['model_fit']:.1f}, acquisition {t['acquisition']:.1f}, twins {t['twins']:.1f}, "
+                     f"other {t['other']:.1f}")
         if self.settings.get("pareto"):
             front = ", ".join(f"L{self.evaluations[i].ckks_levels}: {self.evaluations[i].score:.3g} (d={self.evaluations[i].degree})"
                               for i in self.pareto_indices())
@@ -188,7 +220,7 @@ class SearchResult:
         })
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
 
     def save(self, path) -> str:
         """Write the history JSON atomically (temp file + rename); returns the path."""
@@ -278,6 +310,9 @@ def history_shape():
         "range_bounds": jsonio.array(jsonio.number(above=0), 2, 2),
         "bits": jsonio.array(jsonio.optional(jsonio.integer(0, 1074)), 1, 64),
         "methods": jsonio.array(jsonio.string(50), 1, 8),
+        "twins": jsonio.optional(jsonio.array(jsonio.obj({"degree": jsonio.integer(0, MAX_DEGREE),
+                                                          "same_as": jsonio.integer(0, MAX_DEGREE)},
+                                                         required=("degree", "same_as")), 0, MAX_DEGREE + 1)),
     }, required=("degrees", "range_bounds"))
     return jsonio.obj({
         "schema_version": jsonio.version(int(SCHEMA_VERSION.split(".")[0]), "search histories"),

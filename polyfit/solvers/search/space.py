@@ -56,12 +56,15 @@ class SearchSpace:
 
     Dimensions, in order: ``degree`` (always), ``range``, then ``bits`` and ``method`` when
     they have more than one value. A point is a dict with keys degree, range, bits, method.
+    ``twins``: (degree, same_as) pairs of requested degrees left out because they fit the
+    same polynomial as ``same_as`` (:mod:`.twins`).
     """
 
     degrees: tuple[int, ...]
     range_bounds: tuple[float, float]
     bits: tuple[int | None, ...] = (None,)
     methods: tuple[str, ...] = ("lstsq",)
+    twins: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self):
         object.__setattr__(self, "degrees", parse_degrees(self.degrees))
@@ -86,6 +89,16 @@ class SearchSpace:
         if bad or not methods or len(set(methods)) != len(methods):
             raise InputError(f"methods {methods!r} must be distinct values of: {', '.join(METHODS)}")
         object.__setattr__(self, "methods", methods)
+        twins = tuple((int(d), int(k)) for d, k in self.twins)
+        if any(d in self.degrees or k not in self.degrees for d, k in twins):
+            raise InputError(f"twins {twins!r}: each skipped degree must be absent and its twin searched")
+        object.__setattr__(self, "twins", twins)
+
+    def without_twins(self, pairs) -> "SearchSpace":
+        """The same space without the skipped degree of each (degree, same_as) pair."""
+        skipped = {d for d, _ in pairs}
+        return SearchSpace(tuple(d for d in self.degrees if d not in skipped), self.range_bounds, self.bits,
+                           self.methods, tuple(self.twins) + tuple(pairs))
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -139,9 +152,11 @@ class SearchSpace:
 
     def describe(self) -> dict:
         return {"degrees": list(self.degrees), "range_bounds": list(self.range_bounds), "range_scale": "log",
-                "bits": list(self.bits), "methods": list(self.methods), "dims": list(self.dims)}
+                "bits": list(self.bits), "methods": list(self.methods), "dims": list(self.dims),
+                "twins": [{"degree": d, "same_as": k} for d, k in self.twins]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "SearchSpace":
         return cls(tuple(data["degrees"]), tuple(data["range_bounds"]), tuple(data.get("bits", [None])),
-                   tuple(data.get("methods", ["lstsq"])))
+                   tuple(data.get("methods", ["lstsq"])),
+                   tuple((t["degree"], t["same_as"]) for t in data.get("twins", [])))
