@@ -179,3 +179,77 @@ def _masked_error(run_and_failed, approx, x) -> float:
 
 def _finite(value):
     return float(value) if value is not None and np.isfinite(value) else None
+
+
+def run_crypten(approx, options):
+    """The CrypTen runner: the schedule in real CrypTen processes, over the domain samples and
+    the 1.5× stress range; claims rounds, bytes and the failure probability (module docstring)."""
+    from .backends import crypten as backend, fixed_point
+    from .errors import InputError
+    from .precision import default_frac_bits
+    from .verification import Claim, EngineRun, sample_inputs
+
+    parties = int(getattr(options, "parties", 2) or 2)
+    if options.ring_bits != 64:
+        raise InputError(f"the crypten backend runs in CrypTen's 64-bit ring; got --ring-bits {options.ring_bits}")
+    backend.require_crypten()
+    stored = approx.precision or {}
+    frac_bits = options.frac_bits
+    if frac_bits is None:
+        frac_bits = int(stored.get("frac_bits") if stored.get("frac_bits") is not None else default_frac_bits(approx))
+    try:
+        schedule, record, origin = schedule_and_record(approx, frac_bits, 64)
+    except ValueError as exc:
+        return EngineRun(sample_inputs(approx, options.samples), None,
+                         (Claim("precision.mpc_schedule", "a schedule", None, False, str(exc)),), None, {},
+                         2.0 ** -frac_bits)
+    samples = sample_inputs(approx, options.samples)
+    stress = stress_inputs(approx, options.samples)
+    measured = dict(zip(("domain", "stress"), backend.run([{"schedule": schedule}], [samples, stress], frac_bits,
+                                                          parties)))
+    threshold = failed_threshold(frac_bits)
+    claims, failed = [], {}
+    for name, xs in (("domain", samples), ("stress", stress)):
+        simulated = fixed_point.run_schedule(approx, xs, frac_bits, 64, schedule, truncation="floor")
+        with np.errstate(all="ignore"):
+            failed[name] = np.abs(measured[name]["outputs"] - simulated.outputs) > threshold
+    run = measured["domain"]
+    rounds = max(run["rounds_per_party"])
+    claimed = schedule.rounds(parties)
+    label = f"mpc_schedule.rounds_{parties}party"
+    claims.append(Claim(label, claimed, rounds, rounds == claimed,
+                        f"CrypTen's communicator counted {run['rounds_per_party']} rounds per party ({parties} parties)"))
+    depth_rounds = ((approx.depth or {}).get("mpc_rounds") or {})
+    depth_rounds = depth_rounds if parties == 2 else depth_rounds.get("three_party") or {}
+    key = {"power-tree": "power_tree", "horner": "horner"}.get(schedule.name)
+    if key and depth_rounds.get(key) is not None and parties in (2, 3):
+        ok = int(depth_rounds[key]) == rounds
+        claims.append(Claim(f"depth.mpc_rounds{'.three_party' if parties == 3 else ''}.{key}", int(depth_rounds[key]),
+                            rounds, ok, "the artifact's round count for this schedule" + ("" if ok else " differs")))
+    if parties == 2:
+        claimed_bytes = schedule.bytes_per_element() * len(samples)
+        ok = all(b == claimed_bytes for b in run["bytes_per_party"])
+        claims.append(Claim("mpc_schedule.bytes_per_party", claimed_bytes, max(run["bytes_per_party"]), ok,
+                            f"{schedule.bytes_per_element()} bytes per element × {len(samples)} elements"))
+    claims.append(failure_claim(max(record["failure_probability"],
+                                    fixed_point.run_schedule(approx, stress, frac_bits, 64, schedule).failure_probability),
+                                int(sum(int(f.sum()) for f in failed.values())), int(len(samples) + len(stress))))
+    sim = fixed_point.run_schedule(approx, samples, frac_bits, 64, schedule, seed=1)
+    keep_sim = ~sim.failed
+    with np.errstate(all="ignore"):
+        sim_error = float(np.max(np.abs(sim.outputs[keep_sim] - approx(samples)[keep_sim])))
+        keep = ~failed["stress"]
+        stress_error = float(np.max(np.abs(measured["stress"]["outputs"][keep] - approx(stress)[keep])))
+    steps = rounding_steps(schedule)
+    details = {"parties": parties, "frac_bits": frac_bits, "samples": int(len(samples)),
+               "schedule": {"name": schedule.name, "origin": origin, "params": record.get("params")},
+               "rounds_per_party": run["rounds_per_party"], "bytes_per_party": run["bytes_per_party"],
+               "seconds_per_evaluation": run["seconds"], "rounding_steps": steps,
+               "failed_elements": {k: int(f.sum()) for k, f in failed.items()},
+               "simulated_max_error_vs_artifact": _finite(sim_error),
+               "stress_range": [float(stress[0]), float(stress[-1])],
+               "stress_max_error_vs_artifact": _finite(stress_error),
+               "stress_rounds_per_party": measured["stress"]["rounds_per_party"],
+               "decode": "reveal() / 2^F"}
+    keep = ~failed["domain"]
+    return EngineRun(samples[keep], run["outputs"][keep], tuple(claims), None, details, steps * 2.0 ** -frac_bits)

@@ -45,7 +45,7 @@ from .precision import DEFAULT_RING_BITS
 from .problem import check_integer
 from .reports import Stopwatch
 
-BACKENDS = ("ckks", "openfhe", "fixed-point")
+BACKENDS = ("ckks", "openfhe", "fixed-point", "crypten")
 DEFAULT_SAMPLES = 256
 MAX_SAMPLES = 16384  # N/2 slots of TenSEAL's largest ring (N = 32768): one ciphertext
 CKKS_TOLERANCE = 1e-4
@@ -79,6 +79,7 @@ class VerifyOptions:
     frac_bits: int | None
     tolerance: float | None
     check_tight: bool = True
+    parties: int = 2
 
 
 @dataclass(frozen=True)
@@ -241,7 +242,7 @@ def accuracy_claims(approx, x, outputs, tolerance: float) -> tuple[tuple[Claim, 
 
 def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, samples: int = DEFAULT_SAMPLES,
            ring_bits: int | None = None, frac_bits: int | None = None,
-           tolerance: float | None = None, check_tight: bool = True) -> VerifyResult:
+           tolerance: float | None = None, check_tight: bool = True, parties: int = 2) -> VerifyResult:
     """Check an artifact's claims on an engine: its backend claims and the accuracy claim.
 
     Args:
@@ -268,9 +269,10 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
     if ring_bits is None:
         ring_bits = int(stored.get("ring_bits") or DEFAULT_RING_BITS)
     check_options(backend, levels, samples, ring_bits, frac_bits, tolerance)
+    check_integer(parties, "parties", 2, 3)
     options = VerifyOptions(None if levels is None else int(levels), int(samples), int(ring_bits),
                             None if frac_bits is None else int(frac_bits),
-                            None if tolerance is None else float(tolerance), bool(check_tight))
+                            None if tolerance is None else float(tolerance), bool(check_tight), int(parties))
     with Stopwatch() as sw:
         run = RUNNERS[backend](approx, options)
         tol = run.default_tolerance if options.tolerance is None else options.tolerance
@@ -394,8 +396,14 @@ def _run_fixed_point(approx, options: VerifyOptions) -> EngineRun:
     return run_fixed_point(approx, options)
 
 
+def _run_crypten(approx, options: VerifyOptions) -> EngineRun:
+    from .mpc_verification import run_crypten
+
+    return run_crypten(approx, options)
+
+
 RUNNERS: dict[str, Callable[..., EngineRun]] = {"ckks": _run_ckks, "openfhe": _run_openfhe,
-                                                "fixed-point": _run_fixed_point}
+                                                "fixed-point": _run_fixed_point, "crypten": _run_crypten}
 
 
 def format_result(result: VerifyResult) -> str:

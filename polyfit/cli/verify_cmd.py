@@ -11,7 +11,10 @@ def add_parser(sub) -> None:
                                    "fixed-point ring simulation and check its depth, precision and accuracy claims. "
                                    "Exit 0: all claims hold; 1: a claim is false; 2: bad input.")
     p.add_argument("path", metavar="PATH", help="artifact JSON written by polyfit")
-    p.add_argument("--backend", choices=("ckks", "openfhe", "fixed-point"), default="ckks", help="default ckks")
+    p.add_argument("--backend", choices=("ckks", "openfhe", "fixed-point", "crypten"), default="ckks",
+                   help="default ckks; crypten: real CrypTen processes (extra, see docs/deploy.md)")
+    p.add_argument("--parties", type=positive_int, default=2, metavar="P",
+                   help="crypten: number of parties, 2 or 3 (default 2)")
     p.add_argument("--levels", type=positive_int, metavar="L",
                    help="CKKS chain length to force (default: the reported ckks_levels; for openfhe "
                         "the multiplicative depth, default depth.backends.openfhe)")
@@ -31,7 +34,7 @@ def run(args) -> int:
 
     from ..verification import format_result, verify
 
-    result = verify(args.path, backend=args.backend, levels=args.levels, samples=args.samples,
+    result = verify(args.path, backend=args.backend, levels=args.levels, samples=args.samples, parties=args.parties,
                     ring_bits=args.ring_bits, frac_bits=args.frac_bits, tolerance=args.tolerance)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str))
