@@ -192,7 +192,7 @@ def run_crypten(approx, options):
     parties = int(getattr(options, "parties", 2) or 2)
     if options.ring_bits != 64:
         raise InputError(f"the crypten backend runs in CrypTen's 64-bit ring; got --ring-bits {options.ring_bits}")
-    backend.require_crypten()
+    backend.check_installed()
     stored = approx.precision or {}
     frac_bits = options.frac_bits
     if frac_bits is None:

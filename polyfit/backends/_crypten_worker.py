@@ -58,7 +58,7 @@ def main(job_path: str) -> int:
         for p_index, program in enumerate(job["programs"]):
             runner = _program_runner(program, frac_bits)
             for i_index, path in enumerate(job["inputs"]):
-                x = torch.from_numpy(np.load(path)).double()
+                x = torch.from_numpy(np.load(path, allow_pickle=False)).double()
                 x_enc = crypten.cryptensor(x, precision=frac_bits, src=0)
                 comm.get().reset_communication_stats()
                 start = time.perf_counter()

@@ -43,8 +43,19 @@ def alias_moved_onnx_registration() -> bool:
         return True
 
 
+def check_installed() -> None:
+    """Raise MissingExtraError unless crypten is installed; imports nothing (the measured run
+    imports it in its own processes, so the caller's ``sys.modules`` is left as it was)."""
+    import importlib.util
+
+    if importlib.util.find_spec("crypten") is None or importlib.util.find_spec("omegaconf") is None:
+        raise MissingExtraError(f"the crypten backend needs CrypTen 0.4.1; install: {INSTALL_HINT}")
+
+
 def require_crypten():
-    """Import crypten (with the torch 2.13 alias) or raise MissingExtraError naming the install."""
+    """Import crypten (with the torch 2.13 alias) or raise MissingExtraError naming the install.
+
+    For a user's own CrypTen program (and the worker processes of :func:`run`)."""
     try:
         alias_moved_onnx_registration()
         import crypten  # noqa: F401
@@ -159,7 +170,7 @@ def run(programs: list[dict], inputs: list, frac_bits: int, parties: int = 2, ti
     "ends_with_input": bool}`` (CrypTen's own ``polynomial()`` per stage). Returns one dict per
     (program, input set): ``outputs`` (decoded), ``rounds``/``bytes`` per party, ``seconds``.
     """
-    require_crypten()
+    check_installed()
     with tempfile.TemporaryDirectory(prefix="polyfit-crypten-") as folder:
         job = {"frac_bits": int(frac_bits), "parties": int(parties), "inputs": [], "programs": []}
         for i, xs in enumerate(inputs):
@@ -187,5 +198,5 @@ def run(programs: list[dict], inputs: list, frac_bits: int, parties: int = 2, ti
         with open(result_path) as f:
             results = json.load(f)
         for r in results:
-            r["outputs"] = np.load(r.pop("outputs_path")).astype(float) / 2.0 ** frac_bits
+            r["outputs"] = np.load(r.pop("outputs_path"), allow_pickle=False).astype(float) / 2.0 ** frac_bits
     return results
