@@ -90,3 +90,32 @@ def test_profile_rejects_bad_options():
         profile_sites(model, data, bins=10)
     with pytest.raises(InputError, match="input_fn"):
         profile_sites(model, [object()])
+
+
+def test_profiling_reads_each_input_in_a_few_passes_and_never_copies_it():
+    """The cost model of issue 13 (profiling ≤ 2× a forward, bench/bench_torch_profiling.py):
+    per call a handful of whole-tensor operations on the input's device, no float64 copy."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    n = 1 << 20
+
+    class WholeTensorOps(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if any(isinstance(t, torch.Tensor) and t.numel() >= n for t in tree_flatten((args, kwargs, out))[0]):
+                self.ops.append(func.__name__)
+            return out
+
+    p, g = SiteProfile("s", "ReLU"), torch.Generator().manual_seed(0)
+    x = torch.randn(n)
+    p.observe(x, 4096, g)  # the sample fills up first
+    with WholeTensorOps() as watch:
+        p.observe(x, 4096, g)
+    passes = [op for op in watch.ops if op.split(".")[0] not in ("detach", "view", "index", "_reshape_alias")]
+    assert not any(op.startswith("_to_copy") for op in passes)
+    assert len(passes) <= 7, passes

@@ -151,6 +151,15 @@ def test_monitor_names_the_first_layer_with_nan(relu4):
     assert not a._forward_pre_hooks and not b._forward_hooks
 
 
+def test_monitor_check_raises_on_infinite_outputs_as_on_nan():
+    square = nn.Sequential(nn.Identity())
+    square[0].register_forward_hook(lambda m, a, out: out * out)
+    with OutOfRangeMonitor({"sq": square[0]}, 1.0) as mon:
+        square(torch.tensor([1e30, 2.0]))
+        with pytest.raises(ComputationError, match="site sq: infinite value in activation output"):
+            mon.check()
+
+
 def test_monitor_counts_overflowing_outputs():
     square = nn.Sequential(nn.Identity())
     square[0].register_forward_hook(lambda m, a, out: out * out)

@@ -260,6 +260,7 @@ class SiteWatcher(TorchFunctionMode):
         self.module_stack: list[str] = []
         self.functional_counts: dict[str, int] = {}
         self.via_attribute: list = []
+        self.paused = False  # True while the watcher's own work runs (its torch calls are not the model's)
 
     # -- subclass interface ------------------------------------------------------------
     def on_module(self, name: str, module: nn.Module, args) -> None:
@@ -291,6 +292,8 @@ class SiteWatcher(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        if self.paused:
+            return func(*args, **kwargs)
         label = self.functionals.get(func) if _hashable(func) else None
         if label is not None and self.site_depth == 0:
             x = args[0] if args else kwargs.get("input")

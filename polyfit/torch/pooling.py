@@ -129,7 +129,7 @@ class SignMaxPool2d(nn.Module):
 
     def windows(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The k² window elements as strided slices ``[N, C, out_h, out_w]``, row-major in the window."""
-        _, _, h, w = x.shape
+        h, w = int(x.shape[2]), int(x.shape[3])  # Python ints: constant slices when traced for export
         (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
         out_h = (h - dh * (kh - 1) - 1) // sh + 1
         out_w = (w - dw * (kw - 1) - 1) // sw + 1
@@ -155,18 +155,21 @@ class SignMaxPool2d(nn.Module):
                 winners.append(values[-1])
             values = winners
         if peak is not None:
-            self._check_range(float(peak))
+            self._check_range(float(peak), x)
         return values[0]
 
-    def _check_range(self, peak: float) -> None:
+    def _check_range(self, peak: float, x: torch.Tensor) -> None:
         lo, hi = self.domain
         reach = min(-lo, hi)
-        if not math.isfinite(peak) or peak / self.scale > reach:
-            needed = peak / reach if reach > 0 else math.inf
-            raise ComputationError(
-                f"SignMaxPool2d: |a - b| reached {peak:.4g}, so (a - b)/scale = {peak / self.scale:.4g} is outside the "
-                f"comparator's domain [{lo:g}, {hi:g}], where the polynomial max is unbounded; use scale >= {needed:.4g} "
-                "(pool_scale() from a profile of the pool's inputs), or on_out_of_range='clip' (sign) / 'ignore'")
+        if math.isfinite(peak) and peak / self.scale <= reach:
+            return
+        low, high = (float(v) for v in torch.aminmax(x.detach()))
+        needed = (high - low) / reach if reach > 0 else math.inf
+        raise ComputationError(
+            f"SignMaxPool2d: a difference (a - b)/scale reached {peak / self.scale:.4g}, outside the comparator's "
+            f"domain [{lo:g}, {hi:g}], where the polynomial max is unbounded; the inputs span [{low:.4g}, {high:.4g}], "
+            f"so use scale >= {needed:.4g} (pool_scale() from a profile of the pool's inputs), or "
+            "on_out_of_range='clip' (sign) / 'ignore'")
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, kind={self.kind!r}, scale={self.scale:g}, "

@@ -169,15 +169,23 @@ class SiteProfile:
         """Keep the ``sample_size`` inputs with the largest iid U(0, 1) keys seen so far.
 
         Per call only the top m = min(n, size) keys of the call's n values are drawn, in log
-        space by order statistics (log M_j = Σ_{i≤j} log U_i/(n − i + 1)), for m positions
-        drawn uniformly without replacement (a random m-subset in random order).
+        space by order statistics (log M_j = Σ_{i≤j} log U_i/(n − i + 1), descending), and of
+        those only the ones above the reservoir's smallest key can enter; they go to as many
+        positions drawn uniformly without replacement, in random order.
         """
         g = self._generator(values.device, generator)
         n = values.numel()
         m = min(n, sample_size)
         steps = torch.log(torch.rand(m, generator=g, device=values.device, dtype=torch.float64))
         keys = torch.cumsum(steps / torch.arange(n, n - m, -1, device=values.device, dtype=torch.float64), dim=0)
-        positions = torch.randperm(n, generator=g, device=values.device) if m == n else _distinct(n, m, g, values.device)
+        if self.sample is not None and self.sample.numel() >= sample_size:
+            entering = int(torch.searchsorted(-keys, -self.sample_keys.min(), right=False))  # keys descend
+            if entering == 0:
+                return
+            keys = keys[:entering]
+        count = keys.numel()
+        positions = torch.randperm(n, generator=g, device=values.device) if count == n else \
+            _distinct(n, count, g, values.device)
         values = values[positions]
         if self.sample is not None:
             values = torch.cat([self.sample.to(values), values])
@@ -208,13 +216,22 @@ class SiteProfile:
 
 
 def _distinct(n: int, m: int, g, device) -> torch.Tensor:
-    """m distinct positions out of n, every m-subset equally likely, in random order
-    (draws with replacement, duplicates redrawn; for m ≪ n few redraws)."""
-    picked = torch.unique(torch.randint(0, n, (m,), generator=g, device=device))
-    while picked.numel() < m:
-        extra = torch.randint(0, n, (m - picked.numel(),), generator=g, device=device)
-        picked = torch.unique(torch.cat([picked, extra]))
-    return picked[torch.randperm(m, generator=g, device=device)]
+    """m distinct positions out of n: every m-subset equally likely, in random order.
+
+    Draws with replacement (a few more than m: about m²/2n repeat) and keeps each
+    position's first draw, found by a scatter of the draw index (no sort); draws again in
+    the rare case that too few were distinct. Over half of n: a random permutation."""
+    if 2 * m > n:
+        return torch.randperm(n, generator=g, device=device)[:m]
+    draws = torch.randint(0, n, (m + 2 * m * m // n + 16,), generator=g, device=device)
+    while True:
+        first = torch.full((n,), draws.numel(), dtype=torch.int32, device=device)
+        order = torch.arange(draws.numel(), dtype=torch.int32, device=device)
+        first.scatter_reduce_(0, draws, order, reduce="amin")
+        distinct = draws[first[draws] == order]
+        if distinct.numel() >= m:
+            return distinct[:m]
+        draws = torch.cat([distinct, torch.randint(0, n, (2 * (m - distinct.numel()) + 16,), generator=g, device=device)])
 
 
 class Profile(dict):
@@ -303,7 +320,13 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
     def observe(p, x):
         if p.calls == 0:
             seen.append(p.name)
-        p.observe(x, sample_size, generator)
+        if watch is not None:
+            watch.paused = True
+        try:
+            p.observe(x, sample_size, generator)
+        finally:
+            if watch is not None:
+                watch.paused = False
 
     profile = Profile((name, SiteProfile(name, type(mod).__name__, bins=bins)) for name, mod in modules.items())
     watch = _ProfileWatch(kinds, profile, bins, calls, observe) if calls is None or calls else None

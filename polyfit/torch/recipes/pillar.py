@@ -302,11 +302,13 @@ class OutOfRangeMonitor(_Hooked):
         return None
 
     def check(self) -> None:
-        """Raise ComputationError naming the first site that saw a NaN."""
+        """Raise ComputationError naming the first site that saw a NaN (input or output) or
+        an infinite output."""
         s = self.summary()
-        name = self.first_nan_site(s)
-        if name is not None:
-            v = s[name]
-            where = "input" if v["nan_inputs"] else "output"
-            raise ComputationError(f"site {name}: NaN in activation {where} ({v['nan_inputs']} NaN inputs, "
-                                   f"{v['nan_outputs']} NaN outputs); the activations escaped their range")
+        for name, v in s.items():
+            if v["nan_inputs"] or v["nan_outputs"] or v["inf_outputs"]:
+                where = "input" if v["nan_inputs"] else "output"
+                what = "NaN" if v["nan_inputs"] or v["nan_outputs"] else "infinite value"
+                raise ComputationError(f"site {name}: {what} in activation {where} ({v['nan_inputs']} NaN inputs, "
+                                       f"{v['nan_outputs']} NaN outputs, {v['inf_outputs']} infinite outputs); "
+                                       "the activations escaped their range")
