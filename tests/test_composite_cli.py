@@ -10,11 +10,11 @@ from conftest import files_in
 def test_composite_degrees_relu_report_and_artifact(cli, in_tmp):
     code, out, err = cli("composite", "--degrees", "7,7", "--function", "relu", "--epsilon", "0.084")
     assert code == 0, err
-    assert files_in(in_tmp) == ["relu-composite-d7-7.json"]
+    assert files_in(in_tmp) == ["relu-composite-d7-7-eps0.084.json"]
     for word in ("stages   #  degree", "CKKS levels 7 = stages 6 + 1 (relu)", "Lattigo", "OpenFHE", "TenSEAL",
-                 "relu     max error", "artifact relu-composite-d7-7.json"):
+                 "relu     max error", "artifact relu-composite-d7-7-eps0.084.json"):
         assert word in out
-    a = pf.load(in_tmp / "relu-composite-d7-7.json")
+    a = pf.load(in_tmp / "relu-composite-d7-7-eps0.084.json")
     assert a.combine == "relu" and a.degrees == [7, 7]
 
 

@@ -1,7 +1,8 @@
 """``polyfit <command>``: a thin front end; every command is one call into the library.
 
 Exit codes: 0 success; 2 bad input (one line on stderr naming the bad value and what is
-allowed; nothing written); 1 the computation failed.
+allowed; nothing written); 1 the computation failed; 130 interrupted (SIGINT), 143
+terminated (SIGTERM): both unwind, so no temp file is left.
 
 Each command lives in its own module with ``add_parser(subparsers)`` and ``run(args)``;
 modules import only argparse at top level so that ``polyfit fit`` stays fast.
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from .._version import __version__
 from ..errors import ComputationError, InputError
@@ -35,11 +38,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM during a command: unwinds like Ctrl-C so temp files are removed (exit 143)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    installed = threading.current_thread() is threading.main_thread()
+    if installed:
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.run(args) or 0)
+    except Terminated:
+        print(f"polyfit {args.command}: terminated", file=sys.stderr)
+        return 143
     except InputError as exc:
         print(f"polyfit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
@@ -49,6 +66,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"polyfit {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if installed:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _one_line(exc: Exception) -> str:

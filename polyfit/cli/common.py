@@ -1,10 +1,16 @@
-"""Helpers shared by the CLI commands: output flags and artifact emission."""
+"""Helpers shared by the CLI commands: output flags, default names and artifact emission.
+
+Output files follow :mod:`polyfit.atomic`: every path is checked before the command computes
+anything (:func:`planned_outputs`), and all files are written together at the end
+(:func:`write_outputs`), so a bad ``--plot`` never leaves a written artifact behind.
+"""
 from __future__ import annotations
 
 import argparse
 import math
 import sys
 
+from ..errors import InputError
 
 
 def positive_int(text: str) -> int:
@@ -28,44 +34,135 @@ def finite_float(text: str) -> float:
 
 def add_output_args(parser: argparse.ArgumentParser, plot: bool = True) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--out", metavar="PATH", help="write the artifact JSON here (default: a name in the current folder)")
+    group.add_argument("--out", metavar="PATH", help="write the artifact JSON here (default: a name in the current "
+                       "folder that encodes every option which changes the fit, see docs/cli.md)")
     group.add_argument("--json", action="store_true", help="print the artifact JSON to stdout and write no file")
     if plot:
         parser.add_argument("--plot", metavar="PNG", help="also save a plot (target, approximation, error) as PNG")
 
 
-def check_output_paths(args, flags=("out", "plot")) -> None:
-    """Fail before computing if the folder of an output flag does not exist (no half-written files)."""
-    from ..atomic import existing_folder
+# -- output files: checked before computing, written together at the end ----------------
+def planned_outputs(args, default_name: str | None, flags=("out", "plot")) -> dict:
+    """The files a command will write, ``{flag: path}``, each checked now, before any work.
 
-    for attr in flags:
-        path = getattr(args, attr, None)
-        if path:
-            existing_folder(path, label=f"--{attr}")
+    ``out`` falls back to ``default_name`` unless ``--json``; a ``default_name`` of None
+    (known only after computing, as in search) checks that the current folder is writable.
+    Two flags naming the same file are refused.
+    """
+    from ..atomic import check_folder, output_target
+
+    paths, real = {}, {}
+    for flag in flags:
+        path = getattr(args, flag, None)
+        if flag == "out" and not path and not getattr(args, "json", False):
+            if default_name is None:
+                check_folder(".", "the current folder (for the default artifact name)")
+                continue
+            path = default_name
+        if not path:
+            continue
+        target = output_target(path, f"--{flag}")
+        for other, other_target in real.items():
+            if other_target == target:
+                raise InputError(f"--{other} and --{flag} name the same file {path!r}; give two different paths")
+        paths[flag], real[flag] = path, target
+    return paths
 
 
-def format_number(value: float) -> str:
-    """Short form for file names: 5 → '5', 0.5 → '0.5', 1e-3 → '0.001'."""
-    return f"{value:g}".replace("+", "")
+def artifact_outputs(approx, paths: dict) -> list:
+    """``(path, bytes, label)`` of the artifact (``out``) and its plot (``plot``), rendered in memory."""
+    items = []
+    if "out" in paths:
+        items.append((paths["out"], approx.to_json().encode("utf-8"), "--out"))
+    if "plot" in paths:
+        from ..atomic import figure_png
+        from ..plot import plot_approximation
+
+        items.append((paths["plot"], figure_png(lambda: plot_approximation(approx)), "--plot"))
+    return items
 
 
-def emit(approx, args, default_name: str) -> None:
-    """Print the report and write the artifact (or print JSON with --json); plot if asked."""
+_SHOWN = {"--out": "artifact", "--plot": "plot", "--history": "history"}
+
+
+def write_outputs(items, stream=None) -> None:
+    """Write every ``(path, bytes, label)`` atomically and together, then print what went where."""
+    from ..atomic import write_files
+
+    if not items:
+        return
+    write_files(items)
+    for path, _, label in items:
+        print(f"{_SHOWN.get(label, label.lstrip('-')):<8} {path}", file=stream or sys.stdout)
+
+
+def emit(approx, args, paths: dict) -> None:
+    """Print the report (or the artifact JSON with --json), then write the planned outputs."""
     from ..reports import format_report
 
     if getattr(args, "json", False):
         sys.stdout.write(approx.to_json())
     else:
-        path = args.out or default_name
         print(format_report(approx))
-        approx.save(path)
-        print(f"artifact {path}")
-    if getattr(args, "plot", None):
-        from ..plot import save_plot
+    write_outputs(artifact_outputs(approx, paths), sys.stderr if getattr(args, "json", False) else sys.stdout)
 
-        save_plot(approx, args.plot)
-        if not getattr(args, "json", False):
-            print(f"plot     {args.plot}")
+
+# -- default artifact names ----------------------------------------------------------------
+NOT_IN_NAMES = {"out", "json", "plot", "history", "quiet", "command", "run", "option_defaults"}
+NAME_TOKENS = {"method": "{}", "basis": "{}", "solver": "{}", "compat": "{}", "order": "{}", "grid": "grid-{}",
+               "points": "n{}", "input_scale": "s{}", "epsilon": "eps{}", "max_depth": "L{}", "max_degree": "maxd{}"}
+
+
+def option_defaults(parser: argparse.ArgumentParser) -> dict:
+    """``{dest: default}`` of a command's options, in the order they were added (for names)."""
+    return {a.dest: a.default for a in parser._actions if a.option_strings and a.dest not in NOT_IN_NAMES | {"help"}}
+
+
+def target_label(target) -> str:
+    """A named function's name; ``expr-<first 8 hex of sha256(expression text)>`` for --expr."""
+    import hashlib
+
+    if target.expr is not None and target.name == "expr":
+        return "expr-" + hashlib.sha256(target.expr.encode("utf-8")).hexdigest()[:8]
+    return safe_name(target.name)
+
+
+def artifact_name(head: str, args, in_head=()) -> str:
+    """``<head>[-<token>...].json``: one token per option (not in ``in_head``) whose value
+    differs from its default, so that fits which differ never share a default name."""
+    tokens = [head]
+    for dest, default in (getattr(args, "option_defaults", None) or {}).items():
+        value = getattr(args, dest, default)
+        if dest in in_head or value == default or value is None:
+            continue
+        if value is True:
+            text = dest.replace("_", "-")
+        else:
+            text = NAME_TOKENS.get(dest, dest.replace("_", "-") + "-{}").format(_value_text(value))
+        tokens.append(text)
+    return "-".join(tokens) + ".json"
+
+
+def _value_text(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_value_text(v) for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_number(value)
+    return safe_name(str(value))
+
+
+def safe_name(text: str) -> str:
+    """``text`` with every character but letters, digits and ``._+,`` replaced by ``_``."""
+    return "".join(c if c.isalnum() or c in "._+," else "_" for c in text) or "_"
+
+
+def format_number(value: float) -> str:
+    """Exact short form for file names: 5 → '5', 0.5 → '0.5', 1e-20 → '1e-20' (shortest repr,
+    so that two different numbers never give the same text)."""
+    v = float(value)
+    if v.is_integer() and abs(v) < 1e16:
+        return str(int(v))
+    return repr(v).replace("e+", "e")
 
 
 def domain_from_args(args):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import math
 
-from .common import add_output_args, check_output_paths, emit, finite_float, format_number, positive_int
+from .common import (add_output_args, artifact_name, emit, finite_float, format_number, option_defaults, planned_outputs,
+                     positive_int, safe_name)
 
 
 def degree_list(text: str) -> list[int]:
@@ -42,18 +43,19 @@ def add_parser(sub) -> None:
     p.add_argument("--max-degree", type=positive_int, default=31, metavar="D",
                    help="largest stage degree the search considers (3..63, default 31)")
     add_output_args(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, option_defaults=option_defaults(p))
 
 
 def default_name(args) -> str:
     if args.preset is not None:
-        what = f"p{args.preset.strip().lower()}"
+        what = f"p{safe_name(args.preset.strip().lower())}"
     elif args.degrees is not None:
         what = "d" + "-".join(str(d) for d in args.degrees)
     else:
         what = f"a{format_number(args.alpha)}"
     suffix = f"-r{format_number(args.range)}" if args.range != 1.0 else ""
-    return f"{args.function}-composite-{what}{suffix}.json"
+    return artifact_name(f"{args.function}-composite-{what}{suffix}", args,
+                         in_head=("preset", "degrees", "alpha", "function", "range"))
 
 
 def stage_table(approx) -> str:
@@ -87,11 +89,11 @@ def stage_table(approx) -> str:
 def run(args) -> int:
     from ..solvers.composite import composite
 
-    check_output_paths(args)
+    paths = planned_outputs(args, default_name(args))
     approx = composite(alpha=args.alpha, epsilon=args.epsilon, degrees=args.degrees, preset=args.preset,
                        function=args.function, domain=args.range, max_depth=args.max_depth, order=args.order,
                        max_degree=args.max_degree)
-    emit(approx, args, default_name(args))
+    emit(approx, args, paths)
     if not args.json:
         print(stage_table(approx))
     return 0

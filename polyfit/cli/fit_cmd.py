@@ -5,7 +5,8 @@ import contextlib
 import sys
 import warnings
 
-from .common import add_output_args, check_output_paths, domain_from_args, domain_label, emit, finite_float, positive_int
+from .common import (add_output_args, artifact_name, domain_from_args, domain_label, emit, finite_float, option_defaults,
+                     planned_outputs, positive_int, target_label)
 
 
 def add_target_args(parser) -> None:
@@ -69,19 +70,25 @@ def add_parser(sub) -> None:
                         "when it is more than 2x smaller)")
     p.add_argument("--compat", choices=("pillar",), help="PILLAR's exact quantized formulation (needs --bits)")
     add_output_args(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, option_defaults=option_defaults(p))
+
+
+def default_name(args, target) -> str:
+    """``<target>-d<D>-r<A>[-b<F>]`` plus one token per other option changed from its default."""
+    head = (f"{target_label(target)}-d{args.degree}-r{domain_label(domain_from_args(args))}"
+            + (f"-b{args.bits}" if args.bits else ""))
+    return artifact_name(head, args, in_head=("function", "expr", "degree", "range", "domain", "bits"))
 
 
 def run(args) -> int:
     from ..fitting import fit
 
-    check_output_paths(args)
     target = resolve_target(args)
+    paths = planned_outputs(args, default_name(args, target))
     domain = domain_from_args(args)
     with warnings_to_stderr("fit"):
         approx = fit(target, args.degree, domain, bits=args.bits, method=args.method, solver=args.solver,
                      points=args.points, grid=args.grid, basis=args.basis, input_scale=args.input_scale,
                      compat=args.compat)
-    name = f"{target.name}-d{args.degree}-r{domain_label(domain)}" + (f"-b{args.bits}" if args.bits else "") + ".json"
-    emit(approx, args, name)
+    emit(approx, args, paths)
     return 0

@@ -11,12 +11,17 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from ..artifact import load
-    from ..plot import save_plot
-    from .common import check_output_paths
+    import os
 
-    check_output_paths(args)
+    from ..artifact import load
+    from ..atomic import figure_png
+    from ..errors import InputError
+    from ..plot import plot_approximation
+    from .common import planned_outputs, write_outputs
+
+    paths = planned_outputs(args, None, flags=("out",))
+    if os.path.exists(args.path) and os.path.realpath(args.out) == os.path.realpath(args.path):
+        raise InputError(f"--out {args.out!r} is the artifact being plotted; give another path for the PNG")
     approx = load(args.path)
-    save_plot(approx, args.out)
-    print(f"plot {args.out}")
+    write_outputs([(paths["out"], figure_png(lambda: plot_approximation(approx)), "--plot")])
     return 0

@@ -1,7 +1,7 @@
 """``polyfit search``: Bayesian optimisation of degree and range (one call to pf.search)."""
 from __future__ import annotations
 
-from .common import finite_float, format_number, positive_int
+from .common import finite_float, positive_int
 from .fit_cmd import add_target_args
 
 
@@ -48,11 +48,11 @@ def run(args) -> int:
     import sys
     from types import SimpleNamespace
 
-    from .common import check_output_paths, emit
+    from .common import planned_outputs, write_outputs
     from .fit_cmd import resolve_target
 
-    check_output_paths(args, flags=("out", "plot", "history"))
     target = resolve_target(args)
+    paths = planned_outputs(args, None, flags=("out", "plot", "history"))
     bits = _int_list(args.bits, "--bits") if args.bits else None
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     from ..solvers.search import search
@@ -63,16 +63,37 @@ def run(args) -> int:
                     pareto=args.pareto, strategy=args.strategy, twins=not args.keep_twins, progress=not args.quiet)
     report = sys.stderr if args.json else sys.stdout
     print(result.summary(), file=report)
-    e = result.best_evaluation
-    name = f"{target.name}-d{e.degree}-r{format_number(round(e.range, 4))}" + (f"-b{e.bits}" if e.bits else "") + ".json"
-    emit(result.best, SimpleNamespace(out=args.out, json=args.json, plot=None), name)
-    if args.history:
-        result.save(args.history)
-        print(f"history  {args.history}", file=report)
-    if args.plot:
-        result.save_plot(args.plot)
-        print(f"plot     {args.plot}", file=report)
+    best = result.best
+    if best is None:
+        from ..errors import ComputationError
+
+        raise ComputationError(f"none of the {len(result.evaluations)} evaluated points succeeded; nothing written")
+    if args.json:
+        sys.stdout.write(best.to_json())
+    else:
+        from ..reports import format_report
+
+        print(format_report(best))
+    if not args.json and not args.out:  # the default name is known only now: check it with the others
+        named = SimpleNamespace(out=default_name(target, result.best_evaluation), plot=args.plot, history=args.history)
+        paths = planned_outputs(named, None, flags=("out", "plot", "history"))
+    items = [(paths["out"], best.to_json().encode("utf-8"), "--out")] if "out" in paths else []
+    if "history" in paths:
+        items.append((paths["history"], result.to_json().encode("utf-8"), "--history"))
+    if "plot" in paths:
+        from ..atomic import figure_png
+
+        items.append((paths["plot"], figure_png(result.plot), "--plot"))
+    write_outputs(items, report)
     return 0
+
+
+def default_name(target, best) -> str:
+    """``<target>-search-d<D>-r<A>[-b<F>][-<method>]`` of the best point (range in full)."""
+    from .common import format_number, target_label
+
+    return (f"{target_label(target)}-search-d{best.degree}-r{format_number(best.range)}"
+            + (f"-b{best.bits}" if best.bits else "") + (f"-{best.method}" if best.method != "lstsq" else "") + ".json")
 
 
 def _int_list(text: str, flag: str) -> list[int]:

@@ -1,7 +1,8 @@
 """``polyfit taylor``: Taylor polynomial about a center (SymPy series)."""
 from __future__ import annotations
 
-from .common import add_output_args, check_output_paths, domain_from_args, domain_label, emit, finite_float, positive_int
+from .common import (add_output_args, artifact_name, domain_from_args, domain_label, emit, finite_float, format_number,
+                     option_defaults, planned_outputs, positive_int, target_label)
 from .fit_cmd import add_domain_args, add_target_args
 
 
@@ -14,17 +15,18 @@ def add_parser(sub) -> None:
     p.add_argument("--center", type=finite_float, default=0.0, metavar="C", help="expansion point (default 0)")
     add_domain_args(p, required=False, verb="measure errors on", default_note=" (default [C-1, C+1])")
     add_output_args(p)
-    p.set_defaults(run=run)
+    p.set_defaults(run=run, option_defaults=option_defaults(p))
 
 
 def run(args) -> int:
     from ..solvers.taylor import taylor
     from .fit_cmd import resolve_target
 
-    check_output_paths(args)
     target = resolve_target(args)
     domain = domain_from_args(args)
-    approx = taylor(target, args.degree, center=args.center, domain=domain)
     where = f"-r{domain_label(domain)}" if domain is not None else ""
-    emit(approx, args, f"{target.name}-taylor-d{args.degree}-c{args.center:g}{where}.json")
+    head = f"{target_label(target)}-taylor-d{args.degree}-c{format_number(args.center)}{where}"
+    paths = planned_outputs(args, artifact_name(head, args, in_head=("function", "expr", "degree", "center", "range", "domain")))
+    approx = taylor(target, args.degree, center=args.center, domain=domain)
+    emit(approx, args, paths)
     return 0
