@@ -51,7 +51,7 @@ def table(rows, function: str, compare: bool) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--alphas", type=float, nargs="+", default=list(range(7, 21)))
     parser.add_argument("--write", action="store_true", help="replace the tables in docs/composite.md")
     args = parser.parse_args(argv)

@@ -168,7 +168,7 @@ def finite(value):
 
 
 def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small data, 3 epochs, budget 6: seconds, for tests")
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--budget", type=int, default=50, help="evaluations per network (Sisyphus: 50)")

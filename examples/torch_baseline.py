@@ -8,7 +8,7 @@ import torch_common as tc
 
 
 def main(argv=None) -> int:
-    args = tc.finish_args(tc.parser(__doc__.splitlines()[0]).parse_args(argv))
+    args = tc.finish_args(tc.parser(__doc__.split("\n\n")[0]).parse_args(argv))
     data = tc.load_digits(args.device, quick=args.quick)
     result = tc.MethodResult("relu baseline")
     for seed in args.seeds:

@@ -35,7 +35,7 @@ def train_poly(data, args, seed, approximation, regularised: bool):
 
 
 def main(argv=None) -> int:
-    p = tc.parser(__doc__.splitlines()[0])
+    p = tc.parser(__doc__.split("\n\n")[0])
     p.add_argument("--optimizer", default="sgd", help="sgd (momentum 0.9, PILLAR's; default) or adam")
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--degree", type=int, default=8)

@@ -35,7 +35,7 @@ def train_pillar(data, args, seed, approximation, bound, coefficient, exponent, 
 
 
 def main(argv=None) -> int:
-    p = tc.parser(__doc__.splitlines()[0])
+    p = tc.parser(__doc__.split("\n\n")[0])
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--penalty-bound", type=float, default=4.0, help="B of the penalty (default 4, inside the fit range 5)")
     p.add_argument("--penalty-exponent", type=int, default=10)

@@ -51,7 +51,7 @@ def train_quadratic(data, args, seed, teacher=None, transition=True):
 
 
 def main(argv=None) -> int:
-    p = tc.parser(__doc__.splitlines()[0])
+    p = tc.parser(__doc__.split("\n\n")[0])
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--start", type=int, default=3, help="e0: first transition epoch (default 3)")
     p.add_argument("--duration", type=int, default=10, help="d: transition epochs (default 10)")

@@ -27,7 +27,7 @@ def quad_approximation():
 
 
 def main(argv=None) -> int:
-    p = tc.parser(__doc__.splitlines()[0])
+    p = tc.parser(__doc__.split("\n\n")[0])
     p.add_argument("--lr", type=float, default=3e-3, help="baseline learning rate")
     p.add_argument("--imitation-epochs", type=int, default=5, help="epochs per imitated layer")
     p.add_argument("--imitation-lr", type=float, default=3e-3)

@@ -70,7 +70,7 @@ def with_activations(teacher, acts, which: int):
 
 
 def main(argv=None) -> int:
-    p = tc.parser(__doc__.splitlines()[0])
+    p = tc.parser(__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="f1g2", help="composite preset (default f1g2)")
     p.add_argument("--lr", type=float, default=3e-3, help="baseline learning rate")
     p.add_argument("--margin", type=float, default=1.1, help="static scale S = margin · max|x| (default 1.1)")

@@ -39,7 +39,7 @@ def plot_approximation(approx, points: int = 2001, figure=None):
     top.set_ylabel("y")
     top.legend(loc="best", fontsize=8)
     top.grid(alpha=0.3)
-    top.set_title(repr(approx) if len(repr(approx)) < 90 else f"{approx.target.name}, degrees {approx.degrees}", fontsize=8)
+    top.set_title(plot_title(approx), fontsize=8)
     if f is not None:
         err = np.abs(y - f)
         err[err == 0] = np.nan  # log scale: exact points are gaps, not -inf
@@ -49,6 +49,25 @@ def plot_approximation(approx, points: int = 2001, figure=None):
     bottom.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
+
+
+def plot_title(approx) -> str:
+    """Two lines: what was fitted where (target, degree(s), domain) and how (solver, coefficient
+    precision, stored max |error|), e.g.
+
+    ``relu ≈ degree 4 on [-5, 5]`` / ``quantized-l2 (exact), integers × 2^-10, max |error| 3.145e-01``
+    """
+    lo, hi = approx.domain
+    degrees = f"degree {approx.degrees[0]}" if len(approx.degrees) == 1 else f"degrees {approx.degrees}"
+    combine = f", combine {approx.combine}" if approx.combine != "none" else ""
+    head = f"{approx.target.name} ≈ {degrees} on [{lo:g}, {hi:g}]{combine}"
+    prov = approx.provenance or {}
+    solver = str(prov.get("solver") or "unknown solver") + (f" ({prov['backend']})" if prov.get("backend") else "")
+    bits = sorted({s.quantized.frac_bits for s in approx.stages if s.quantized})
+    precision = (f"integers × 2^-{bits[0]}" if len(bits) == 1 else f"integers × 2^-{bits}") if bits else "float64 coefficients"
+    error = (approx.metrics or {}).get("max_abs_error")
+    measured = f"max |error| {error:.3e}" if error is not None else "max |error| not finite"
+    return f"{head}\n{solver}, {precision}, {measured}"
 
 
 def float_reference(approx):
