@@ -28,13 +28,16 @@ def run(args) -> int:
     import os
     import sys
 
+    from ..errors import InputError
     from ..export import ENGINE_NAMES, write_program
-    from .common import check_output_paths
+    from .common import planned_outputs
 
     if not args.out:
         stem = os.path.splitext(os.path.basename(args.path))[0] or "artifact"
         args.out = f"{stem}_{args.to}.py"
-    check_output_paths(args, flags=("out",))
+    planned_outputs(args, None, flags=("out",))
+    if os.path.exists(args.path) and os.path.realpath(args.out) == os.path.realpath(args.path):
+        raise InputError(f"--out {args.out!r} is the artifact being exported; give another path for the program")
     result = write_program(args.path, args.to, args.out, samples=args.samples)
     levels = "" if result.levels is None else f", {result.levels} levels"
     print(f"program  {args.out} ({ENGINE_NAMES[args.to]}{levels}; run it with {RUN_WITH[args.to]})")
