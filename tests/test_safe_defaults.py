@@ -37,7 +37,7 @@ def test_explicit_monomial_stays_available_and_warns_with_the_measured_alternati
     assert code == 0
     assert "warning: basis monomial loses the fit's accuracy: max error 1.0" in err and "instead of 4.3" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
-    assert pf.load(in_tmp / "tanh-d64-r8.json").stages[0].basis == "monomial"
+    assert pf.load(in_tmp / "tanh-d64-r8-monomial.json").stages[0].basis == "monomial"
 
 
 def test_the_headline_does_not_warn_and_keeps_its_integers(cli, in_tmp):
