@@ -18,7 +18,7 @@ def test_search_summary_is_readable_utf8_not_raw_json(cli, in_tmp):
     code, out, err = cli("search", "--budget", "2", "--strategy", "random", "--quiet", "--degrees", "2-3")
     assert code == 0, err
     objective = next(line for line in out.splitlines() if line.startswith("objective"))
-    assert "±" in objective and "\\u00b1" not in out and "{" not in objective
+    assert "\\u00b1" not in out and "{" not in objective and '"' not in objective
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
