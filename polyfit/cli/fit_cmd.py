@@ -57,7 +57,7 @@ def add_parser(sub) -> None:
     p.add_argument("--method", choices=("lstsq", "minimax"), default="lstsq", help="L2 (default) or L∞")
     p.add_argument("--solver", choices=("exact", "gekko"), default="exact",
                    help="quantized solver: exact (default, certified optimum) or gekko (PILLAR's MINLP)")
-    p.add_argument("--points", type=positive_int, metavar="N", help="grid points (> degree; default 1000)")
+    p.add_argument("--points", type=positive_int, metavar="N", help="grid points: more than the degree, at most 1,000,000 and points×(D+1) ≤ 5e7 (default 1000)")
     p.add_argument("--grid", choices=("uniform", "chebyshev", "continuous"), default="uniform",
                    help="fitting grid: uniform (numpy.linspace), chebyshev nodes, or continuous L2")
     p.add_argument("--basis", choices=("auto", "monomial", "chebyshev"), default="auto",

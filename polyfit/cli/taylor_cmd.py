@@ -11,7 +11,7 @@ def add_parser(sub) -> None:
                        description="Taylor polynomial of a function about a center. At a kink (ReLU at 0) "
                                    "the one-sided series are averaged: ReLU gives 0.5·x.")
     add_target_args(p)
-    p.add_argument("--degree", type=positive_int, required=True, metavar="D", help="degree (0..1000)")
+    p.add_argument("--degree", type=positive_int, required=True, metavar="D", help="degree (0..400)")
     p.add_argument("--center", type=finite_float, default=0.0, metavar="C", help="expansion point (default 0)")
     add_domain_args(p, required=False, verb="measure errors on", default_note=" (default [C-1, C+1])")
     add_output_args(p)
