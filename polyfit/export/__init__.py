@@ -10,7 +10,8 @@ domain and prints a last line of JSON with ``levels_used`` (HE engines) and
   inputs) op for op, ``depth.backends.tenseal`` levels;
 - ``openfhe``: ``EvalChebyshevSeries`` per stage with every affine map folded
   (:mod:`polyfit.backends.openfhe`), ``depth.backends.openfhe`` levels;
-- ``crypten``: polyfit's plan on secret-shared fixed point (CrypTen's 16 fractional bits).
+- ``crypten``: the artifact's MPC schedule (:mod:`polyfit.mpc_schedule`, F = 16) on CrypTen's
+  secret shares, rounds counted by CrypTen's communicator.
 
 Security: artifact content enters the program only as data literals
 (:mod:`polyfit.export.literal`); nothing from the artifact is code or comment.
