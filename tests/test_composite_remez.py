@@ -1,10 +1,11 @@
-"""Multi-interval Remez (polyfit.solvers.sign_remez): equioscillation on both intervals."""
+"""Sign stages on the Remez engine (polyfit.solvers.composite.sign): equioscillation on both intervals."""
 import numpy as np
 import pytest
 
 from polyfit.errors import ComputationError, InputError
 from polyfit.problem import chebyshev_extrema
-from polyfit.solvers.sign_remez import full_sign_problem, odd_sign_problem, remez, sign_stage
+from polyfit.solvers.composite.sign import full_sign_problem, odd_sign_problem, sign_stage
+from polyfit.solvers.remez import remez
 
 
 def local_extrema(x, e):
