@@ -63,6 +63,16 @@ def test_each_stage_is_fitted_on_the_image_of_the_previous(relu_a10):
         assert row["certificate"]["alternation_points"] == row["degree"] // 2 + 2
 
 
+def test_stages_and_composite_carry_the_common_certificate(relu_a10):
+    for row in relu_a10.provenance["stages"]:
+        cert = row["certificate"]
+        assert cert["kind"] == "remez" and cert["certified"] is True
+        assert cert["value"] == row["error"] and cert["bound"] <= cert["value"] and cert["gap"] < 1e-9
+    whole = relu_a10.provenance["certificate"]
+    assert whole["kind"] == "heuristic" and whole["certified"] is False and whole["bound"] is None
+    assert whole["value"] == relu_a10.provenance["relu_error"]
+
+
 def independent_eval(data, x):
     """Evaluate an artifact dict with numpy only (SPEC §2/§3)."""
     s = x * data["input_scale"]

@@ -253,3 +253,18 @@ def test_cli_sign_minimax_is_a_one_line_input_error(cli, in_tmp):
 def test_sign_away_from_its_jump_is_a_continuous_target():
     a = minimax("sign", 4, (0.5, 2.0))
     assert a.metrics["max_abs_error"] < 1e-12
+
+
+def test_provenance_holds_the_common_remez_certificate():
+    from polyfit.certificate import Certificate
+
+    prov = minimax("relu", 16, 1).provenance
+    cert = Certificate.from_dict(prov["certificate"])
+    assert cert.kind == "remez" and cert.certified is True
+    assert (cert.value, cert.bound) == (prov["upper_bound"], prov["lower_bound"])
+    assert cert.gap == pytest.approx(prov["relative_gap"], rel=1e-9, abs=1e-15)
+
+
+def test_rounding_limited_fit_is_not_certified_and_says_why():
+    cert = minimax("exp", 30, 1).provenance["certificate"]
+    assert cert["certified"] is False and "rounding" in cert["message"]

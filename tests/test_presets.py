@@ -62,6 +62,13 @@ def test_preset_stage_table_follows_the_images():
     assert rows[0]["name"] == "g3" and rows[1]["interval"] == rows[0]["image"]
 
 
+def test_preset_certificate_is_published_not_certified():
+    a = pf.composite(preset="f2g3")
+    assert a.provenance["certificate"]["kind"] == "published" and a.provenance["certificate"]["certified"] is False
+    assert a.provenance["certificate"]["value"] == a.provenance["sign_error"]
+    assert all(row["certificate"]["kind"] == "published" for row in a.provenance["stages"])
+
+
 def test_unknown_preset_lists_the_names():
     with pytest.raises(InputError, match="lee-a10"):
         get_preset("f5")

@@ -28,7 +28,9 @@ min(d, 4), residual ≤ 1e-12·max(1, max|g|)), and is checked after the fact: t
 measured on a dense grid of the whole set; if it exceeds the reduced problem's bound the
 reduction is dropped and the full problem is solved.
 
-Certificate (in provenance): the reduced reference and its alternating errors, the full
+Certificate (in provenance): ``certificate`` in the common shape (:mod:`polyfit.certificate`:
+kind remez, value = upper bound, bound = lower bound, gap, certified), and beside it the
+reduced reference and its alternating errors, the full
 alternation set (mirrored reference: at least d + 2 points, in fact d + 3 after a parity
 reduction), the levelled error |h|, the de la Vallée Poussin bounds
 lower = min |e| on the reference ≤ E* ≤ upper = max |e|, their relative gap, iterations.
@@ -138,6 +140,7 @@ def solve(problem: FitProblem):
     provenance = {
         "solver": "minimax", "backend": "remez-numpy", "elapsed_s": sw.elapsed,
         "options": {**options, "basis": problem.basis},
+        "certificate": result.certificate(options["tol"]).to_dict(),
         **certificate(result, reduction, window, g, cheb, problem.degree),
     }
     if notes:
@@ -323,7 +326,7 @@ def alternation_set(points, errors):
 
 
 def certificate(result: RemezResult, reduction: Reduction, window: Window, g, cheb, degree: int) -> dict:
-    """Provenance entries that certify the fit (points in x, errors e = p − f there)."""
+    """Minimax's own provenance entries beside the common ``certificate`` (points in x, errors e = p − f)."""
     ref_u = result.reference
     mirrored = np.unique(np.concatenate([ref_u, -ref_u])) if reduction.kind != "none" else ref_u
     alt_u, alt_e = alternation_set(mirrored, _full_error(g, cheb, mirrored))

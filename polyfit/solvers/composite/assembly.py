@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...basis import exact_chebyshev_coefficients
+from ...certificate import Certificate
 from .epsilon import sign_error_outside_gap, weighted_sign_error
 from .sign import SignStageFit
 
@@ -60,6 +61,29 @@ def _error_reports(stages, epsilon: float, bound: float, function: str):
                      "relu_error": weighted / 2 * bound, "abs_error": weighted * bound}
 
 
+def function_error(errors: dict, function: str) -> float:
+    """The composite's error in the function's own units (dense grid, see :func:`_error_reports`)."""
+    return {"sign": errors["sign_error"], "step": errors["sign_error"] / 2,
+            "relu": errors["relu_error"], "abs": errors["abs_error"]}[function]
+
+
+def composite_certificate(errors: dict, function: str, *, alpha=None, source: str | None = None) -> Certificate:
+    """The whole composite's certificate: its measured error, no proven bound.
+
+    A computed composite is a degree set proposed by the DP over interpolated stage maps and
+    then computed; each stage is a certified minimax (its own certificate in ``stages``), but
+    the composite's optimality (least depth for its error) is not proven. A preset is published.
+    """
+    value = function_error(errors, function)
+    if source is not None:
+        return Certificate(kind="published", certified=False, value=value,
+                           message=f"published coefficients ({source}); error measured on a dense grid, nothing re-proven")
+    target = f"; target 2^-{alpha:g} met" if alpha is not None else ""
+    return Certificate(kind="heuristic", certified=False, value=value,
+                       message=f"{function} error measured on a dense grid{target}; each stage is a Remez minimax "
+                               "(stages[i].certificate), the degree set's optimality is not proven")
+
+
 def from_design(design: Design, function, bound, basis, alpha, max_depth, order, max_degree):
     """Stages, objective, provenance and metric exclusion of a computed composite."""
     from ...plan import stage_plan
@@ -95,6 +119,7 @@ def from_design(design: Design, function, bound, basis, alpha, max_depth, order,
         "elapsed_s": None,
         "stages": table,
         **errors,
+        "certificate": composite_certificate(errors, function, alpha=alpha).to_dict(),
         "method": "Lee, Lee, No, Kim (eprint 2020/834): stage-wise multi-interval Remez, degree-set DP",
     }
     if design.search:
@@ -128,7 +153,9 @@ def from_preset(name, function, bound, epsilon):
         table.append({"stage": i, "name": stage_name, "degree": stage.degree, "basis": "monomial",
                       "interval": [lo, hi], "image": list(image), "error": error,
                       "log2_error": _log2(error),
-                      "depth": plan.depth, "multiplications": plan.ct_ct_multiplications, "certificate": None})
+                      "depth": plan.depth, "multiplications": plan.ct_ct_multiplications,
+                      "certificate": Certificate(kind="published", certified=False, value=error,
+                                                 message="published stage coefficients: nothing re-proven").to_dict()})
         lo, hi = image
     exclude, errors = _error_reports(stages, eps, bound, function)
     objective = {"norm": "linf", "problem": "composite-preset", "function": function, "preset": preset.name,
@@ -136,5 +163,6 @@ def from_preset(name, function, bound, epsilon):
                  "stage_intervals": [t["interval"] for t in table]}
     provenance = {"solver": "composite-preset", "backend": "published", "elapsed_s": None,
                   "options": {"preset": preset.name, "function": function, "range": bound, "epsilon": eps},
-                  "source": preset.source, "stages": table, **errors}
+                  "source": preset.source, "stages": table, **errors,
+                  "certificate": composite_certificate(errors, function, source=preset.source).to_dict()}
     return stages, objective, provenance, exclude

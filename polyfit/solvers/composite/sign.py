@@ -31,6 +31,7 @@ from fractions import Fraction
 import numpy as np
 
 from ...basis import exact, exact_chebyshev_to_monomial
+from ...certificate import Certificate
 from ...errors import ComputationError, InputError
 from ...problem import chebyshev_extrema
 from ..remez import Arithmetic, RemezProblem, RemezResult, remez
@@ -128,6 +129,8 @@ class SignStageFit:
         reference: the alternation points on [lo, hi] (mirror them for [−hi, −lo]).
         reference_errors: p − 1 at those points (alternating signs, |·| ≈ error).
         iterations, arithmetic: how the exchange ran.
+        rounding_limited: the rounding floor, not tol, ended the exchange (the bounds hold up
+            to rounding only).
     """
 
     degree: int
@@ -141,13 +144,28 @@ class SignStageFit:
     iterations: int
     arithmetic: str
     exact: tuple = ()
+    rounding_limited: bool = False
+    tol: float = 1e-10
 
     @property
     def relative_gap(self) -> float:
         return (self.error - self.levelled_error) / self.error if self.error else 0.0
 
+    def common_certificate(self) -> Certificate:
+        """The stage's certificate in the common shape (value = error, bound = lower bound)."""
+        if self.arithmetic == "closed-form":
+            return Certificate(kind="closed-form", certified=True, value=self.error, bound=self.levelled_error,
+                               message="c·x with c = 2/(lo + hi) is the best linear odd stage")
+        certified = not self.rounding_limited
+        message = (f"de la Vallée Poussin: relative gap {self.relative_gap:.1e} ≤ tol {self.tol:.0e}" if certified else
+                   f"relative gap {self.relative_gap:.1e} is at {self.arithmetic} rounding: the bounds hold up to rounding")
+        return Certificate(kind="remez", certified=certified, value=self.error, bound=self.levelled_error,
+                           message=message)
+
     def certificate(self) -> dict:
+        """The common certificate (kind, certified, value, bound, gap, message) and the Remez details."""
         return {
+            **self.common_certificate().to_dict(),
             "levelled_error": self.levelled_error,
             "max_error": self.error,
             "relative_gap": self.relative_gap,
@@ -231,7 +249,7 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
             ref = start if result is None else [float(r) for r in result.reference]
             result = _certified(remez(odd_sign_problem(degree, mpmath.mpf(lo), mpmath.mpf(hi)), ref, arithmetic=arith,
                                       tol=tol, max_iterations=max_iterations, label=label), label)
-    return _stage_fit(degree, lo, hi, result)
+    return _stage_fit(degree, lo, hi, result, tol)
 
 
 def _certified(result: RemezResult, label: str) -> RemezResult:
@@ -243,7 +261,7 @@ def _certified(result: RemezResult, label: str) -> RemezResult:
     return result
 
 
-def _stage_fit(degree, lo, hi, result: RemezResult) -> SignStageFit:
+def _stage_fit(degree, lo, hi, result: RemezResult, tol: float) -> SignStageFit:
     exact_coefficients = exact_monomial_coefficients(result.coefficients, lo, hi)
     mono = tuple(float(c) for c in exact_coefficients)
     arith = Arithmetic(None if result.arithmetic == "float64" else int(result.arithmetic.split("-")[1]))
@@ -259,6 +277,7 @@ def _stage_fit(degree, lo, hi, result: RemezResult) -> SignStageFit:
         reference=tuple(float(r) for r in x_reference),
         reference_errors=tuple(float(v) for v in result.reference_errors),
         iterations=result.iterations, arithmetic=result.arithmetic, exact=tuple(exact_coefficients),
+        rounding_limited=bool(result.rounding_limited), tol=tol,
     )
 
 

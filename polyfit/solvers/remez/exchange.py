@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...certificate import Certificate
 from ...errors import ComputationError, InputError
 from .arithmetic import FLOAT64, Arithmetic, magnitudes
 from .extrema import alternating_extrema, merge_same_sign, refine_tolerance
@@ -76,6 +77,20 @@ class RemezResult:
     def relative_gap(self) -> float:
         """(upper − lower)/upper; 0 when the error is exactly zero."""
         return 0.0 if self.upper_bound == 0.0 else (self.upper_bound - self.lower_bound) / self.upper_bound
+
+    def certificate(self, tol: float) -> Certificate:
+        """The common certificate: kind remez, value = upper bound, bound = lower bound.
+
+        Certified when the run stopped by ``tol`` (the relative gap it met); a run stopped by the
+        rounding floor proves the bounds only up to rounding and says so.
+        """
+        if self.converged and not self.rounding_limited:
+            message = f"de la Vallée Poussin: relative gap {self.relative_gap:.1e} ≤ tol {tol:.0e}"
+        else:
+            message = (f"relative gap {self.relative_gap:.1e} not below tol {tol:.0e}: the error is at {self.arithmetic} "
+                       f"rounding of the target's scale (floor {self.rounding_floor:.1e}); the bounds hold up to rounding")
+        return Certificate(kind="remez", certified=bool(self.converged and not self.rounding_limited),
+                           value=float(self.upper_bound), bound=float(self.lower_bound), message=message)
 
 
 def least_squares(matrix, values) -> np.ndarray:
