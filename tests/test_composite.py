@@ -151,7 +151,8 @@ def test_order_multiplications_trades_depth_for_products():
     (dict(alpha=5, epsilon=1.0), "epsilon"), (dict(degrees=[7, 8]), "degree 8"), (dict(degrees=[0]), "degree 0"),
     (dict(degrees="7,x"), "degrees"), (dict(preset="f9"), "unknown preset"), (dict(alpha=5, degrees=[7]), "exactly one"),
     (dict(), "exactly one"), (dict(alpha=6, max_depth=3), "max_depth 3"), (dict(alpha=5, function="gelu"), "function"),
-    (dict(degrees=[7], domain=-1.0), "range"),
+    (dict(degrees=[7], domain=-1.0), "range"), (dict(degrees=[7], epsilon=1e-300), "2\\^-40"),
+    (dict(alpha=5, max_depth=65), "max_depth"), (dict(alpha="5"), "alpha"),
 ])
 def test_bad_input_is_one_line_input_error(kwargs, match):
     with pytest.raises(InputError, match=match) as info:

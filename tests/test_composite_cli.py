@@ -36,6 +36,7 @@ def test_composite_alpha_sign(cli, in_tmp):
     ("--alpha", "0.5"), ("--alpha", "41"), ("--alpha", "8", "--epsilon", "0"), ("--alpha", "8", "--epsilon", "1"),
     ("--preset", "nope"), ("--degrees", "7,8"), ("--degrees", "7,-1"), ("--degrees", "a"),
     ("--alpha", "6", "--function", "relu", "--max-depth", "3"), ("--alpha", "5", "--degrees", "7"), (),
+    ("--alpha", "10", "--epsilon", "1e-300"), ("--alpha", "5", "--max-depth", "65"),
 ])
 def test_bad_input_exits_2_with_one_line_and_no_file(cli, in_tmp, argv):
     code, out, err = cli("composite", *argv)

@@ -34,10 +34,10 @@ def add_parser(sub) -> None:
                        help="published composite: f1..f4, g1..g4, f1g2, f2g2, f2g3, 2f12g1 (g first), "
                             "the same with -smartpaf (f first), lee-a7, lee-a10")
     p.add_argument("--epsilon", type=finite_float, metavar="E",
-                   help="gap half-width as a fraction of B (0 < E < 1); sign default 2^-A")
+                   help="gap half-width as a fraction of B (2^-40 <= E < 1); sign default 2^-A")
     p.add_argument("--function", choices=("sign", "relu", "abs", "step"), default="sign", help="default sign")
     p.add_argument("--range", type=finite_float, default=1.0, metavar="B", help="inputs in [-B, B] (default 1)")
-    p.add_argument("--max-depth", type=positive_int, metavar="L", help="most CKKS levels in total (combine included)")
+    p.add_argument("--max-depth", type=positive_int, metavar="L", help="most CKKS levels in total, combine included (1..64)")
     p.add_argument("--order", choices=("depth", "multiplications"), default="depth",
                    help="minimise depth then products (default), or products then depth under --max-depth")
     p.add_argument("--max-degree", type=positive_int, default=31, metavar="D",

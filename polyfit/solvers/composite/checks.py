@@ -11,6 +11,11 @@ ORDERS = ("depth", "multiplications")
 DEFAULT_MAX_DEGREE = 31
 MAX_DEGREE_LIMIT = 63
 ALPHA_RANGE = (1.0, 40.0)
+# The gap of alpha 40 (2^-40) is the narrowest the search tabulates: the stage maps cover
+# z = ln(ε/(1 − ε)) … the target in steps of ½, so a smaller ε only adds work (ε = 1e-300 ran
+# for minutes) for gaps no fixed-point or CKKS input resolves.
+EPSILON_MIN = 2.0 ** -40
+MAX_DEPTH_LIMIT = 64           # the deepest the degree-set search explores (alpha 40 needs 48)
 
 
 def check_function(function) -> str:
@@ -19,24 +24,33 @@ def check_function(function) -> str:
     return function
 
 
-def check_alpha(alpha) -> float:
+def _number(value, name: str, allowed: str) -> float:
+    """``value`` as a float; strings and bools are not numbers (one-line InputError)."""
+    if isinstance(value, (str, bool)):
+        raise InputError(f"{name} {value!r} must be a number ({allowed}), not {type(value).__name__}")
     try:
-        value = float(alpha)
+        return float(value)
     except (TypeError, ValueError):
-        raise InputError(f"alpha {alpha!r} must be a number in [1, 40]") from None
+        raise InputError(f"{name} {value!r} must be a number ({allowed})") from None
+
+
+def check_alpha(alpha) -> float:
+    value = _number(alpha, "alpha", "1 ≤ alpha ≤ 40")
     if not (ALPHA_RANGE[0] <= value <= ALPHA_RANGE[1]):
         raise InputError(f"alpha {alpha!r} is out of range; allowed: 1 ≤ alpha ≤ 40 (bits of precision)")
     return value
 
 
 def check_epsilon(epsilon) -> float:
-    try:
-        value = float(epsilon)
-    except (TypeError, ValueError):
-        raise InputError(f"epsilon {epsilon!r} must be a number with 0 < epsilon < 1") from None
-    if not (0.0 < value < 1.0):
-        raise InputError(f"epsilon {epsilon!r} is out of range; allowed: 0 < epsilon < 1 (fraction of the range)")
+    value = _number(epsilon, "epsilon", "2^-40 ≤ epsilon < 1")
+    if not (EPSILON_MIN <= value < 1.0):
+        raise InputError(f"epsilon {epsilon!r} is out of range; allowed: 2^-40 (≈ 9.09e-13) ≤ epsilon < 1 "
+                         "(gap half-width as a fraction of the range; 2^-40 is the gap of alpha 40)")
     return value
+
+
+def check_max_depth(max_depth) -> int:
+    return check_integer(max_depth, "max_depth", 1, MAX_DEPTH_LIMIT)
 
 
 def check_degrees(degrees) -> tuple[int, ...]:

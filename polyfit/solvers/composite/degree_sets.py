@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import ComputationError, InputError
-from .checks import DEFAULT_MAX_DEGREE, check_alpha, check_epsilon, check_function, check_max_degree
+from .checks import (DEFAULT_MAX_DEGREE, MAX_DEPTH_LIMIT, check_alpha, check_epsilon, check_function, check_max_degree,
+                     check_max_depth)
 from .costs import error_from_logit, logit, stage_cost
 from .sign import interval_from_logit, next_logit, reference_from_window, reference_in_window, sign_stage
 
@@ -101,13 +102,26 @@ def candidate_degrees(max_degree: int) -> list[int]:
 
 
 def stage_maps(max_degree: int, z_start: float, z_target: float | None) -> dict:
-    """{degree: StageMap} for the odd degrees 3 … max_degree on z_start − ½ … z_target + 1."""
+    """{degree: StageMap} for the odd degrees 3 … max_degree on z_start − ½ … z_target + 1.
+
+    A degree whose map cannot be tabulated at all (for a gap near 1 its stage error is below
+    float64 resolution from the start) is left out: lower degrees reach any target it would,
+    and every candidate is computed before it is accepted.
+    """
     z_hi = max((z_target if z_target is not None else 30.0), z_start) + 1.0
-    return {d: stage_map(d, z_start - Z_SPACING, z_hi) for d in candidate_degrees(max_degree)}
+    maps = {}
+    for d in candidate_degrees(max_degree):
+        try:
+            maps[d] = stage_map(d, z_start - Z_SPACING, z_hi)
+        except ComputationError:
+            continue
+    if not maps:
+        raise ComputationError(f"could not tabulate a stage of any odd degree 3 … {max_degree} near z = {z_start:.3g}")
+    return maps
 
 
 def search_degree_sets(z_start: float, z_target: float | None, *, max_degree: int = DEFAULT_MAX_DEGREE,
-                       depth_limit: int = 64, slack_after_feasible: int | None = 2,
+                       depth_limit: int = MAX_DEPTH_LIMIT, slack_after_feasible: int | None = 2,
                        maps: dict | None = None) -> list[DegreeSet]:
     """All non-dominated states of the DP (see module doc), up to ``depth_limit`` levels.
 
@@ -115,9 +129,9 @@ def search_degree_sets(z_start: float, z_target: float | None, *, max_degree: in
     stops that many levels after the first feasible depth. ``maps`` (from :func:`stage_maps`)
     may be passed to reuse the tabulation.
     """
-    degrees = candidate_degrees(max_degree)
-    costs = {d: stage_cost(d) for d in degrees}
     maps = maps if maps is not None else stage_maps(max_degree, z_start, z_target)
+    degrees = [d for d in candidate_degrees(max_degree) if d in maps]
+    costs = {d: stage_cost(d) for d in degrees}
     best: dict[tuple[int, int], tuple[float, tuple]] = {(0, 0): (z_start, ())}
     expanded: list[tuple[int, int, float]] = []
     states: list[DegreeSet] = []
@@ -159,7 +173,7 @@ def pareto_front(alpha: float | None = None, epsilon: float | None = None, *, fu
         alpha: sets ε = 2^−α when ``epsilon`` is not given.
         epsilon: gap half-width (inputs |x| ≥ ε on [−1, 1]).
         function: "relu"/"abs" add the final product by x (+1 level, +1 product).
-        max_depth: total levels explored (default: 14, or 2α + 4 with alpha).
+        max_depth: total levels explored, 1 … 64 (default: 14, or min(2α + 4, 64) with alpha).
         max_degree: largest odd stage degree considered (≤ 63).
 
     Returns:
@@ -180,7 +194,9 @@ def pareto_front(alpha: float | None = None, epsilon: float | None = None, *, fu
     max_degree = check_max_degree(max_degree)
     extra = 1 if function in ("relu", "abs") else 0
     if max_depth is None:
-        max_depth = int(2 * alpha + 4) if alpha is not None else 14
+        max_depth = min(int(2 * alpha + 4), MAX_DEPTH_LIMIT) if alpha is not None else 14
+    else:
+        max_depth = check_max_depth(max_depth)
     states = search_degree_sets(logit(epsilon), None, max_degree=max_degree, depth_limit=max_depth - extra,
                                 slack_after_feasible=None)
     points = [(s.depth + extra, s.multiplications + extra, s.predicted_error, s) for s in states]

@@ -5,8 +5,8 @@ import math
 
 from ...errors import ComputationError, InputError
 from .assembly import Design, from_design, from_preset
-from .checks import (DEFAULT_MAX_DEGREE, ORDERS, check_alpha, check_bound, check_degrees, check_epsilon, check_function,
-                     check_max_degree)
+from .checks import (DEFAULT_MAX_DEGREE, MAX_DEPTH_LIMIT, ORDERS, check_alpha, check_bound, check_degrees, check_epsilon, check_function,
+                     check_max_degree, check_max_depth)
 from .costs import logit, logit_for_error, stage_cost
 from .degree_sets import search_degree_sets, stage_maps
 from .epsilon import balanced_epsilon, best_relu_epsilon, fit_functions, sign_stages, weighted_sign_error
@@ -47,7 +47,6 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
     >>> a.degrees, a.depth["ckks_levels"], a.metrics["max_abs_error"] < 2 ** -7.04
     ([7, 7], 7, True)
     """
-    from ...problem import check_integer
     from ...reports import Stopwatch, assemble
 
     function = check_function(function)
@@ -63,7 +62,7 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
     if epsilon is not None:
         epsilon = check_epsilon(epsilon)
     if max_depth is not None:
-        max_depth = check_integer(max_depth, "max_depth", 1)
+        max_depth = check_max_depth(max_depth)
     extra = 1 if function in ("relu", "abs") else 0
 
     if degrees is not None:
@@ -119,7 +118,7 @@ def _design_for_alpha(alpha, function, epsilon, max_depth, extra, order, max_deg
         model_eps = epsilon if epsilon is not None else 2.0 ** -alpha
         target_error = 2.0 ** -(alpha - 1.0 if function == "step" else alpha)
     z_start, z_target = logit(model_eps), logit_for_error(target_error)
-    limit = 64 if max_depth is None else max_depth - extra
+    limit = MAX_DEPTH_LIMIT if max_depth is None else max_depth - extra
     if limit < 2:
         raise InputError(f"max_depth {max_depth} is below the least depth of any composite ({2 + extra} levels)")
     slack = None if order == "multiplications" else 2
@@ -128,7 +127,7 @@ def _design_for_alpha(alpha, function, epsilon, max_depth, extra, order, max_deg
                                             slack_after_feasible=slack, maps=maps) if s.z >= z_target]
     if not states:
         if max_depth is not None:
-            unbounded = [s for s in search_degree_sets(z_start, z_target, max_degree=max_degree, depth_limit=64,
+            unbounded = [s for s in search_degree_sets(z_start, z_target, max_degree=max_degree, depth_limit=MAX_DEPTH_LIMIT,
                                                        slack_after_feasible=0, maps=maps) if s.z >= z_target]
             least = min((s.depth for s in unbounded), default=None)
             reach = (f"reaching alpha {alpha:g} needs at least {least + extra} levels" if least is not None
