@@ -123,8 +123,9 @@ class SignStageFit:
         coefficients: monomial coefficients c_0 … c_d (even ones zero), lowest first.
         exact: the same coefficients as Fractions, before rounding (for exact basis changes).
         error: max |p(x) − 1| on [lo, hi] (= max |p − sign| on the two intervals).
-        levelled_error: de la Vallée Poussin lower bound on the minimax error (min |e| on the
-            final alternating reference, ≥ |h| of the last levelled system).
+        levelled_error: |h| of the last levelled system (a lower bound on the minimax error).
+        lower_bound: min |e| on the final alternating reference (de la Vallée Poussin: ≤ the
+            minimax error; the exchange stopped when error − lower_bound ≤ tol·error).
         image: (p(lo), max p): the image of [lo, hi]; the next stage is fitted on it.
         reference: the alternation points on [lo, hi] (mirror them for [−hi, −lo]).
         reference_errors: p − 1 at those points (alternating signs, |·| ≈ error).
@@ -146,9 +147,11 @@ class SignStageFit:
     exact: tuple = ()
     rounding_limited: bool = False
     tol: float = 1e-10
+    lower_bound: float | None = None
 
     @property
     def relative_gap(self) -> float:
+        """(error − levelled_error)/error."""
         return (self.error - self.levelled_error) / self.error if self.error else 0.0
 
     def common_certificate(self) -> Certificate:
@@ -157,10 +160,11 @@ class SignStageFit:
             return Certificate(kind="closed-form", certified=True, value=self.error, bound=self.levelled_error,
                                message="c·x with c = 2/(lo + hi) is the best linear odd stage")
         certified = not self.rounding_limited
-        message = (f"de la Vallée Poussin: relative gap {self.relative_gap:.1e} ≤ tol {self.tol:.0e}" if certified else
-                   f"relative gap {self.relative_gap:.1e} is at {self.arithmetic} rounding: the bounds hold up to rounding")
-        return Certificate(kind="remez", certified=certified, value=self.error, bound=self.levelled_error,
-                           message=message)
+        bound = self.levelled_error if self.lower_bound is None else self.lower_bound
+        gap = (self.error - bound) / self.error if self.error else 0.0
+        message = (f"de la Vallée Poussin: relative gap {gap:.1e} ≤ tol {self.tol:.0e}" if certified else
+                   f"relative gap {gap:.1e} is at {self.arithmetic} rounding: the bounds hold up to rounding")
+        return Certificate(kind="remez", certified=certified, value=self.error, bound=bound, message=message)
 
     def certificate(self) -> dict:
         """The common certificate (kind, certified, value, bound, gap, message) and the Remez details."""
@@ -273,7 +277,7 @@ def _stage_fit(degree, lo, hi, result: RemezResult, tol: float) -> SignStageFit:
     x_reference = _x_of_t(np.asarray(result.reference, dtype=float), float(lo), float(hi))[0]
     return SignStageFit(
         degree=degree, interval=(float(lo), float(hi)), coefficients=mono, error=result.max_error,
-        levelled_error=result.lower_bound, image=(low, 1.0 + result.max_error),   # max p on [lo, hi] = 1 + E
+        levelled_error=float(result.levelled_error), lower_bound=float(result.lower_bound), image=(low, 1.0 + result.max_error),   # max p on [lo, hi] = 1 + E
         reference=tuple(float(r) for r in x_reference),
         reference_errors=tuple(float(v) for v in result.reference_errors),
         iterations=result.iterations, arithmetic=result.arithmetic, exact=tuple(exact_coefficients),
