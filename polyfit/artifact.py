@@ -99,6 +99,7 @@ _STAGE = jsonio.obj({
                                              "integers": jsonio.array(jsonio.integer(), 1, MAX_DEGREE + 1)},
                                             required=("frac_bits", "integers"))),
 }, required=("basis", "coefficients"))
+_ROUNDS = ("horner", "power_tree", "single_round")
 _METRICS = jsonio.section({
     "max_abs_error": jsonio.optional(jsonio.number(0)), "rms_error": jsonio.optional(jsonio.number(0)),
     "grid_points": jsonio.integer(2, MAX_GRID_POINTS), "exclude": jsonio.optional(_PAIR),
@@ -108,22 +109,39 @@ _DEPTH = jsonio.section({
     "degrees": jsonio.array(jsonio.integer(0, MAX_DEGREE), 1, MAX_STAGES),
     "ckks_levels": _COUNT, "ct_ct_multiplications": _COUNT, "scalar_multiplications": _COUNT,
     "backends": jsonio.obj({k: _COUNT for k in ("lattigo", "openfhe", "tenseal")}, required=("lattigo", "openfhe", "tenseal")),
-    "mpc_rounds": jsonio.obj({k: _COUNT for k in ("horner", "power_tree", "single_round")},
-                             required=("horner", "power_tree", "single_round")),
+    "mpc_rounds": jsonio.obj({**{k: _COUNT for k in _ROUNDS}, "parties": jsonio.optional(jsonio.integer(2, 64)),
+                              "three_party": jsonio.optional(jsonio.obj({k: _COUNT for k in _ROUNDS}, required=_ROUNDS))},
+                             required=_ROUNDS),
+    "note": jsonio.optional(jsonio.string(2000)),
 }, required=("degrees", "ckks_levels", "ct_ct_multiplications", "backends", "mpc_rounds"))
+_SCHEDULE_KEYS = ("frac_bits", "rounds_2party", "rounds_3party", "bytes_per_element", "simulated_max_error",
+                  "failure_probability", "fits")
+_MPC_SCHEDULE = jsonio.present_or_not(
+    "name",
+    jsonio.obj({"name": jsonio.string(200), "frac_bits": jsonio.integer(0, MAX_FRAC_BITS),
+                "ring_bits": jsonio.integer(1, 4096), "input_bound": jsonio.number(0),
+                "params": jsonio.optional(jsonio.obj({"magnitude_bits": jsonio.optional(jsonio.integer(-4096, 4096)),
+                                                      "coefficient_shift": jsonio.integer(-4096, 4096),
+                                                      "headroom_bits": jsonio.optional(jsonio.integer(-4096, 4096))})),
+                "rounds_2party": _COUNT, "rounds_3party": _COUNT, "bytes_per_element": jsonio.number(0),
+                "simulated_max_error": jsonio.number(0), "failure_probability": jsonio.number(0, 1),
+                "fits": jsonio.boolean()},
+               required=_SCHEDULE_KEYS),
+    jsonio.obj({"reason": jsonio.optional(jsonio.string(2000))}))
 _PRECISION = jsonio.section({
-    "frac_bits": jsonio.optional(jsonio.integer(0, MAX_FRAC_BITS)),
-    "ring_bits": jsonio.optional(jsonio.integer(1, 4096)),
-    "input_bound": jsonio.optional(jsonio.number(0)),
-    "peak_bits": _COUNT, "fits": jsonio.optional(jsonio.boolean()),
+    "frac_bits": jsonio.integer(0, MAX_FRAC_BITS), "ring_bits": jsonio.integer(1, 4096),
+    "input_bound": jsonio.number(0), "peak_bits": _COUNT, "fits": jsonio.boolean(),
     "failure_probability": jsonio.optional(jsonio.number(0, 1)),
     "model": jsonio.optional(jsonio.string()),
-    "single_rescale": jsonio.optional(jsonio.obj({"peak_bits": _COUNT, "fits": jsonio.optional(jsonio.boolean())})),
+    "single_rescale": jsonio.optional(jsonio.obj({"peak_bits": _COUNT, "fits": jsonio.boolean()}, required=("peak_bits", "fits"))),
+    "mpc_schedule": jsonio.optional(_MPC_SCHEDULE),
 }, required=("frac_bits", "ring_bits", "input_bound", "peak_bits", "fits"))
 _PROVENANCE = jsonio.section({
     "solver": jsonio.optional(jsonio.string(200)), "backend": jsonio.optional(jsonio.string(200)),
     "options": jsonio.optional(jsonio.obj()), "elapsed_s": jsonio.optional(jsonio.number(0)),
     "warnings": jsonio.optional(jsonio.array(jsonio.string(2000), 0, 1000)),
+    "basis_choice": jsonio.optional(jsonio.obj({k: jsonio.string(2000) for k in ("chosen", "requested", "reason")},
+                                               required=("chosen", "requested", "reason"))),
 })
 ARTIFACT = jsonio.obj({
     "schema": jsonio.string(choices=(SCHEMA,)),

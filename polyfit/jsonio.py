@@ -156,12 +156,17 @@ def integer(lo=None, hi=None):
 
 
 def number(lo=None, hi=None, above=None):
-    """A finite JSON number (integer or decimal, not a string or a boolean) in [lo, hi], > above."""
+    """A finite JSON number (integer or decimal, not a string or a boolean) in [lo, hi], > above.
+
+    An integer literal must be exact in float64 (|n| ≤ 2^53): larger ones are written as decimals.
+    """
     what = "a finite number" + _range_text(lo, hi) + (f" > {above:g}" if above is not None else "")
 
     def check(value, where):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             _fail(where, what, value)
+        if isinstance(value, int) and abs(value) > 2**53:
+            _fail(where, what + " (an integer literal at most 2^53; write larger numbers as decimals, 1e30)", value)
         if (lo is not None and value < lo) or (hi is not None and value > hi) or (above is not None and value <= above):
             _fail(where, what, value)
         return value
@@ -255,6 +260,14 @@ def tensor():
                 check(entry, f"{where}[{i}]")
             return value
         return scalar(value, where)
+
+    return check
+
+
+def present_or_not(key: str, with_key, without_key):
+    """``with_key`` for an object that has ``key``, else ``without_key`` (variant records)."""
+    def check(value, where):
+        return (with_key if isinstance(value, dict) and key in value else without_key)(value, where)
 
     return check
 

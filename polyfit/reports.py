@@ -78,6 +78,11 @@ class Stopwatch:
         return False
 
 
+def _number(value, spec: str) -> str:
+    """A stored number, or "not finite" where the file holds null (JSON has no inf/nan)."""
+    return "not finite" if value is None else format(value, spec)
+
+
 def format_report(approx: Approximation) -> str:
     """Readable multi-line report: coefficients (float and integer), errors, depth, precision."""
     lines = []
@@ -109,8 +114,8 @@ def format_report(approx: Approximation) -> str:
     m = approx.metrics
     if m:
         ex = f", excluding ({m['exclude'][0]:g}, {m['exclude'][1]:g})" if m.get("exclude") else ""
-        lines.append(f"error    max |e| {m['max_abs_error']:.6e} (at x = {m.get('argmax_x', float('nan')):g}), "
-                     f"rms {m['rms_error']:.6e} on {m['grid_points']} points{ex}")
+        lines.append(f"error    max |e| {_number(m['max_abs_error'], '.6e')} (at x = {_number(m.get('argmax_x'), 'g')}), "
+                     f"rms {_number(m['rms_error'], '.6e')} on {m['grid_points']} points{ex}")
     d = approx.depth
     if d:
         b = d["backends"]

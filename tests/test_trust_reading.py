@@ -222,3 +222,30 @@ def test_valid_bundle_still_loads(artifact, tmp_path):
     path.write_text(json.dumps(_bundle(artifact)))
     loaded = load_bundle(path)
     assert loaded["sites"][0]["approximations"][0].stages[0].quantized.integers == (322, 512, 160, 0, -3)
+
+
+def _leaves(data, path=()):
+    """Every key path of an artifact, except free-form parts (objective, options, candidate lists)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key in ("objective", "options", "candidates", "prescale"):
+                continue
+            yield path + (key,)
+            yield from _leaves(value, path + (key,))
+    elif isinstance(data, list) and data:
+        yield path + (0,)
+        yield from _leaves(data[0], path + (0,))
+
+
+@pytest.mark.slow
+def test_no_wrong_type_anywhere_in_an_artifact_gives_a_traceback(artifact, tmp_path, cli):
+    """Each key replaced by text or null: report exits 0, 1 or 2 with a one-line error, never raises."""
+    path = tmp_path / "f.json"
+    for where in _leaves(artifact):
+        for value in ("x", None):
+            data = json.loads(json.dumps(artifact))
+            _set(where, value)(data)
+            path.write_text(json.dumps(data))
+            code, _, err = cli("report", str(path))  # an uncaught exception would escape cli()
+            assert code in (0, 1, 2), (where, value, code)
+            assert code != 2 or err.count("\n") == 1, (where, value, err)
