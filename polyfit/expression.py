@@ -59,13 +59,21 @@ _COMPARE = {ast.Lt: "Lt", ast.LtE: "Le", ast.Gt: "Gt", ast.GtE: "Ge"}
 _DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "lambda",
              ast.Constant: "this constant", ast.Call: "this call", ast.Compare: "a comparison here",
              ast.BoolOp: "and/or", ast.IfExp: "if/else", ast.NamedExpr: ":=", ast.Tuple: "a tuple here",
-             ast.JoinedStr: "f-strings", ast.List: "lists", ast.Dict: "dicts", ast.Set: "sets"}
+             ast.JoinedStr: "an f-string", ast.List: "a list", ast.Dict: "a dict", ast.Set: "a set",
+             ast.ListComp: "a comprehension", ast.SetComp: "a comprehension", ast.DictComp: "a comprehension",
+             ast.GeneratorExp: "a generator", ast.Starred: "*unpacking", ast.Await: "await", ast.Yield: "yield"}
 
 
 def show(text) -> str:
     """``repr`` of ``text`` shortened for one-line messages."""
     text = str(text)
     return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _short(number) -> str:
+    """A number for messages, cut to 40 characters."""
+    text = str(number)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def symbol():
@@ -223,10 +231,10 @@ class _Builder:
         s = self.sympy
         if exponent.is_Number:
             if abs(exponent) > MAX_EXPONENT:
-                raise InputError(f"expression {show(self.text)}: exponent {exponent} is too large; "
+                raise InputError(f"expression {show(self.text)}: exponent {_short(exponent)} is too large; "
                                  f"numeric exponents are at most {MAX_EXPONENT} in absolute value")
             if isinstance(exponent, s.Rational) and exponent.q > MAX_EXPONENT:
-                raise InputError(f"expression {show(self.text)}: exponent {exponent} has a denominator over {MAX_EXPONENT}")
+                raise InputError(f"expression {show(self.text)}: exponent {_short(exponent)} has a denominator over {MAX_EXPONENT}")
             if isinstance(base, s.Rational) and isinstance(exponent, s.Rational):
                 bits = (int(base.p).bit_length() + int(base.q).bit_length()) * abs(int(exponent.p))
                 if bits > MAX_INTEGER_BITS:
@@ -235,7 +243,7 @@ class _Builder:
         elif not exponent.free_symbols:
             value = evaluate(exponent, np.zeros(1))[0]
             if abs(value) > MAX_EXPONENT:
-                raise InputError(f"expression {show(self.text)}: exponent {exponent} is too large; "
+                raise InputError(f"expression {show(self.text)}: exponent {_short(exponent)} is too large; "
                                  f"numeric exponents are at most {MAX_EXPONENT} in absolute value")
         return s.Pow(base, exponent)
 
@@ -246,9 +254,9 @@ class _Builder:
             self.refuse(f"{kind} {_snippet(node.func)}")
         name = node.func.id
         if node.keywords:
-            self.refuse(f"keyword arguments in {name}()")
+            self.refuse(f"a keyword argument in {name}()")
         if any(isinstance(a, ast.Starred) for a in node.args):
-            self.refuse(f"*arguments in {name}()")
+            self.refuse(f"a *argument in {name}()")
         if name == "Piecewise":
             return self.piecewise(node, depth)
         if name not in FUNCTIONS:
