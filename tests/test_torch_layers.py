@@ -12,7 +12,7 @@ LAYERS = {
     "activations": 1, "blend": 1, "quadratic": 1, "norm": 1, "pooling": 1, "clip": 1, "dispatch": 1,
     "discovery": 2, "surgery": 2, "fx_rewrite": 2, "pool_surgery": 2,
     "profiling": 3, "inference": 3, "export": 3,
-    "recipes": 4,
+    "recipes": 4, "planning": 4,
 }
 
 

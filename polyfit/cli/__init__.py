@@ -18,7 +18,7 @@ import threading
 from .._version import __version__
 from ..errors import ComputationError, InputError
 
-COMMANDS = ("fit", "taylor", "composite", "verify", "export", "search", "report", "plot")
+COMMANDS = ("fit", "taylor", "composite", "verify", "export", "search", "report", "plot", "netplan")
 
 
 class OneLineParser(argparse.ArgumentParser):

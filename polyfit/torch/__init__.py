@@ -45,6 +45,12 @@ _LAZY = {
     "save_bundle": ".export",
     "load_bundle": ".export",
     "bundle": ".export",
+    "plan_network": ".planning",
+    "NetworkPlan": ".planning",
+    "NetworkPlanner": ".planning",
+    "network_depth": ".planning",
+    "NetworkDepth": ".planning",
+    "load_plan": ".planning",
 }
 
 __all__ = ["ACTIVATION_TYPES", "Blended", "CallSiteDispatch", "LinearRamp", "PolyActivation", "PolyFunction",
