@@ -121,7 +121,7 @@ def test_the_plot_is_written_as_png(budget_plan, tmp_path):
 def test_save_and_load_round_trip_to_the_same_network(setup, budget_plan, tmp_path):
     model, x = setup[0], setup[1]
     path = budget_plan.save(tmp_path / "plan.json")
-    loaded = pft.NetworkPlan.load(path)
+    loaded = pft.load_plan(path)
     assert [(s.name, s.candidate, s.levels, s.range) for s in loaded.sites] == \
         [(s.name, s.candidate, s.levels, s.range) for s in budget_plan.sites]
     assert loaded.total_depth == budget_plan.total_depth and loaded.metric == budget_plan.metric
@@ -148,7 +148,7 @@ def tamper(path, edit):
 def test_a_tampered_plan_file_is_refused(budget_plan, tmp_path, edit, message):
     path = tamper(budget_plan.save(tmp_path / "plan.json"), edit)
     with pytest.raises(ArtifactError, match=message):
-        pft.NetworkPlan.load(path)
+        pft.load_plan(path)
 
 
 def test_a_file_that_is_not_a_plan_is_refused(tmp_path):

@@ -13,10 +13,10 @@ composites), :mod:`.allocation` (the budget DP), :mod:`.refine` (local search),
 :mod:`.planner` (:func:`plan_network`), :mod:`.plan` (:class:`NetworkPlan`), :mod:`.bundle`
 (its JSON file).
 """
-from .bundle import SCHEMA, SCHEMA_VERSION, load_plan
+from .bundle import load_plan
 from .candidates import CandidateSpec, parse_spec
 from .graph import DepthGraph, NetworkDepth, PathStep, build_graph, network_depth
-from .plan import NetworkPlan, PlannedSite
+from .plan import SCHEMA, SCHEMA_VERSION, NetworkPlan, PlannedSite
 from .planner import NetworkPlanner, plan_network
 
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "CandidateSpec", "DepthGraph", "NetworkDepth", "NetworkPlan", "NetworkPlanner", "PathStep",

@@ -1,7 +1,7 @@
-"""The network plan's JSON bundle (schema ``polyfit/network-plan`` 1.0): write and read.
+"""Reading the network plan's JSON bundle (schema ``polyfit/network-plan`` 1.0).
 
-One UTF-8 file, written atomically, holding per site its artifact (a full SPEC §3 dict) and the
-plan's numbers. Reading treats the file as hostile: it goes through the bounded JSON reader
+One UTF-8 file (written atomically by :meth:`~.plan.NetworkPlan.save`) holding per site its
+artifact (a full SPEC §3 dict) and the plan's numbers. Reading treats the file as hostile: it goes through the bounded JSON reader
 (:func:`polyfit.jsonio.read_json`), every section is type-checked, every artifact is validated
 as :func:`polyfit.load` does and then *rechecked* (:func:`polyfit.recheck.recheck`: metrics,
 depth and precision recomputed from the stages), and the plan's own depth claims are recounted:
@@ -14,45 +14,13 @@ A file that fails any of these is refused with one :class:`~polyfit.errors.Artif
 """
 from __future__ import annotations
 
-import json
-
 from ... import jsonio
 from ...errors import ArtifactError
+from .plan import SCHEMA, SCHEMA_VERSION
 
-SCHEMA = "polyfit/network-plan"
-SCHEMA_VERSION = "1.0"
-READABLE_MAJOR = 1
+READABLE_MAJOR = int(SCHEMA_VERSION.split(".")[0])
 MAX_SITES = 10_000
 MAX_ROUNDS = 64
-
-
-def plan_to_dict(plan) -> dict:
-    from ..._version import __version__
-    from ...artifact import json_ready, to_dict
-
-    sites = []
-    for s in plan.sites:
-        sites.append({
-            "name": s.name, "type": s.type, "kind": s.kind, "candidate": s.candidate, "levels": s.levels,
-            "rounds": s.rounds, "range": list(s.range), "distribution": s.distribution,
-            "sensitivity": s.sensitivity, "error": s.error, "candidates": s.candidates,
-            "artifact": to_dict(s.approximation),
-        })
-    out = {
-        "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "polyfit_version": __version__,
-        "total_depth": plan.total_depth, "count_linear": plan.count_linear,
-        "metric": plan.metric, "baseline_metric": plan.baseline_metric,
-        "depth_budget": plan.depth_budget, "metric_target": plan.metric_target,
-        "depth": plan.depth.to_dict(), "sites": sites, "explored": plan.explored,
-        "search": plan.search, "notes": list(plan.notes),
-    }
-    return json_ready(out)
-
-
-def save_plan(plan, path) -> str:
-    from ...atomic import atomic_write_text
-
-    return atomic_write_text(path, json.dumps(plan_to_dict(plan), indent=1, allow_nan=False) + "\n")
 
 
 _TEXT = jsonio.string(1000)

@@ -16,6 +16,9 @@ from torch import nn
 from ...errors import InputError
 from .graph import NetworkDepth
 
+SCHEMA = "polyfit/network-plan"
+SCHEMA_VERSION = "1.0"
+
 
 @dataclass
 class PlannedSite:
@@ -171,21 +174,16 @@ class NetworkPlan:
 
     # -- files ------------------------------------------------------------------------------------------
     def save(self, path) -> str:
-        """Write the plan's JSON bundle atomically (schema ``polyfit/network-plan``)."""
-        from .bundle import save_plan
+        """Write the plan's JSON bundle atomically (schema ``polyfit/network-plan``); returns the
+        path. Read it back with :func:`polyfit.torch.load_plan` (validated, see :mod:`.bundle`)."""
+        import json
 
-        return save_plan(self, path)
+        from ...atomic import atomic_write_text
 
-    @classmethod
-    def load(cls, path) -> "NetworkPlan":
-        """Read and validate a plan bundle (every artifact rechecked, depths recounted)."""
-        from .bundle import load_plan
-
-        return load_plan(path)
+        return atomic_write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False) + "\n")
 
     def to_dict(self) -> dict:
-        from .bundle import plan_to_dict
-
+        """The bundle as a JSON-ready dict (non-finite numbers as None)."""
         return plan_to_dict(self)
 
     # -- plot -------------------------------------------------------------------------------------------
@@ -249,3 +247,27 @@ def check_poolable(name: str, pool: nn.MaxPool2d) -> None:
     if nn.modules.utils._pair(pool.padding) != (0, 0) or pool.ceil_mode:
         raise InputError(f"max pool {name!r} has padding {pool.padding} / ceil_mode {pool.ceil_mode}; "
                          "a polynomial max needs padding 0 and ceil_mode False")
+
+
+def plan_to_dict(plan) -> dict:
+    """The JSON-ready bundle dict of ``plan`` (its artifacts as SPEC §3 dicts)."""
+    from ..._version import __version__
+    from ...artifact import json_ready, to_dict
+
+    sites = []
+    for s in plan.sites:
+        sites.append({
+            "name": s.name, "type": s.type, "kind": s.kind, "candidate": s.candidate, "levels": s.levels,
+            "rounds": s.rounds, "range": list(s.range), "distribution": s.distribution,
+            "sensitivity": s.sensitivity, "error": s.error, "candidates": s.candidates,
+            "artifact": to_dict(s.approximation),
+        })
+    out = {
+        "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "polyfit_version": __version__,
+        "total_depth": plan.total_depth, "count_linear": plan.count_linear,
+        "metric": plan.metric, "baseline_metric": plan.baseline_metric,
+        "depth_budget": plan.depth_budget, "metric_target": plan.metric_target,
+        "depth": plan.depth.to_dict(), "sites": sites, "explored": plan.explored,
+        "search": plan.search, "notes": list(plan.notes),
+    }
+    return json_ready(out)
