@@ -16,10 +16,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import json
 
-    from ..atomic import existing_folder
+    from ..atomic import output_target
 
     if args.plot:
-        existing_folder(args.plot)
+        output_target(args.plot, "--plot")  # before any work
     from ..torch.planning import load_plan
 
     plan = load_plan(args.path)
