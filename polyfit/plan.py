@@ -341,23 +341,64 @@ def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[lis
 STAGE_INPUT_MARGIN = 1.02  # later stage inputs are scaled into [−1/1.02, 1/1.02] ⊂ [−1, 1]
 
 
-def normalise_stage_inputs(approximation, stage_coefficients) -> list[np.ndarray]:
-    """Rescale so that every later stage reads w_k = v_k / R_k with |w_k| < 1.
-
-    R_k = 1.02 · max|v_k| over the domain (v_k the input of stage k ≥ 1, measured on a dense
-    grid; the 2 % margin covers values between grid points). Stage k − 1's coefficients are
-    divided by R_k (its output becomes w_k; no level spent) and stage k's become c_j·R_k^j.
-    The polynomial is unchanged; in the Chebyshev basis every T_j(w_k) then stays in [−1, 1].
-    """
+def stage_input_radii(approximation) -> list[float]:
+    """R_k = 1.02 · max|v_k| for every stage k ≥ 1 (v_k its input over the domain, measured on a
+    dense grid; the 2 % margin covers values between grid points); 1 for stage 0 and where
+    the range is zero or not finite."""
     from .depth import stage_input_ranges
 
-    out = [np.array(c, dtype=float) for c in stage_coefficients]
-    for k, (lo, hi) in enumerate(stage_input_ranges(approximation)[1:], start=1):
+    radii = [1.0]
+    for lo, hi in stage_input_ranges(approximation)[1:]:
         radius = STAGE_INPUT_MARGIN * max(abs(lo), abs(hi))
-        if not (np.isfinite(radius) and radius > 0.0):
-            continue
-        out[k - 1] = out[k - 1] / radius
-        out[k] = out[k] * radius ** np.arange(len(out[k]))
+        radii.append(float(radius) if np.isfinite(radius) and radius > 0.0 else 1.0)
+    return radii
+
+
+CHOP = 4 * np.finfo(float).eps  # interpolation noise below this (relative) is set to exact zero
+
+
+def chebyshev_plan_coefficients(approximation, input_multiplier: float = 1.0) -> list[np.ndarray]:
+    """Chebyshev coefficients on [−1, 1] of each stage as the Chebyshev schedule evaluates it.
+
+    Stage 1 reads u = input_multiplier · x, so it is q_1(u) = s_1(ρ u) with
+    ρ = input_scale / input_multiplier; every later stage k reads w_k = v_k / R_k
+    (:func:`stage_input_radii`), so q_k(w) = s_k(R_k w), and each stage's output is divided by
+    the next stage's R (no level spent). The last stage folds ``combine`` as
+    :func:`plan_coefficients` does ((1 + s)/2 for relu/step, 1/input_multiplier for relu/abs).
+    The polynomial is unchanged; in the Chebyshev basis every T_j(w) stays in [−1, 1].
+
+    Each q_k is evaluated as the artifact evaluates it (Clenshaw for a Chebyshev stage) at the
+    d + 1 Chebyshev points and interpolated (``chebinterpolate``), which is exact for a
+    polynomial of degree d up to rounding, ≈ eps · max|q_k|. Converting through monomial
+    coefficients instead loses everything at high degree (tanh, degree 64, [−8, 8]: the
+    monomial route gave |CKKS − artifact| = 22). Coefficients below 4 eps · max|c| are set to
+    zero (the noise where an odd or even stage has exact zeros), except the leading one.
+    """
+    from .depth import effective_degree
+
+    stages = approximation.stages
+    radii = stage_input_radii(approximation)
+    multiplier = float(input_multiplier)
+    out = []
+    for k, stage in enumerate(stages):
+        inner = approximation.input_scale / multiplier if k == 0 else radii[k]
+        last = k == len(stages) - 1
+        outer = 1.0 if last else radii[k + 1]
+
+        def q(w, stage=stage, inner=inner, outer=outer, last=last):
+            v = stage(inner * np.asarray(w, dtype=float)) / outer
+            if last and approximation.combine in ("relu", "step"):
+                v = 0.5 * (1.0 + v)
+            if last and approximation.combine in ("relu", "abs") and multiplier != 1.0:
+                v = v / multiplier
+            return v
+
+        degree = effective_degree(stage)
+        c = np.polynomial.chebyshev.chebinterpolate(q, degree) if degree > 0 else np.array([float(q(np.zeros(1))[0])])
+        small = np.abs(c) <= CHOP * np.max(np.abs(c))
+        small[-1] = False
+        c[small] = 0.0
+        out.append(c)
     return out
 
 
@@ -372,15 +413,15 @@ def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str 
     relu/abs add one product by x (one level).
 
     ``basis="chebyshev"`` runs the same schedule on T_k(w) instead of w^k, with every later
-    stage's input scaled into [−1, 1] (:func:`normalise_stage_inputs`): the same products and
-    levels, but coefficients of size ~ max|p| instead of the huge, cancelling monomial ones,
-    which is what keeps CKKS accurate at high degree.
+    stage's input scaled into [−1, 1] and the coefficients taken straight from the stages, not
+    through monomials (:func:`chebyshev_plan_coefficients`): the same products and levels, but
+    coefficients of size ~ max|p| instead of the huge, cancelling monomial ones, which is what
+    keeps CKKS accurate at high degree.
     """
     if basis not in PLAN_BASES:
         raise ValueError(f"unknown plan basis {basis!r}; allowed: {', '.join(PLAN_BASES)}")
     stage_coefficients, ends_with_input = plan_coefficients(approximation, input_multiplier)
     if basis == "chebyshev":
-        stage_coefficients = normalise_stage_inputs(approximation, stage_coefficients)
-        stage_coefficients = [np.polynomial.chebyshev.poly2cheb(c) for c in stage_coefficients]
+        stage_coefficients = chebyshev_plan_coefficients(approximation, input_multiplier)
     baby = [_best_baby_steps(c, basis)[0] for c in stage_coefficients]
     return _plan_stages(stage_coefficients, ends_with_input, baby, basis)

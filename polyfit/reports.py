@@ -40,8 +40,8 @@ def require_finite_error(approx: Approximation) -> Approximation:
     if not (math.isfinite(error) and math.isfinite(approx.metrics["rms_error"])):
         raise ComputationError(
             f"the {approx.provenance.get('solver')} fit of {approx.target.name!r} (degrees {approx.degrees}) has max "
-            f"error {error} on the metric grid (near x = {approx.metrics.get('argmax_x', float('nan')):g}): the "
-            "polynomial does not evaluate to finite numbers there; nothing written")
+            f"error {error:.3g} and rms error {approx.metrics['rms_error']:.3g} on the metric grid (worst near "
+            f"x = {approx.metrics.get('argmax_x', float('nan')):g}): float64 cannot evaluate it there; nothing written")
     return approx
 
 
@@ -81,6 +81,17 @@ class Stopwatch:
 def _number(value, spec: str) -> str:
     """A stored number, or "not finite" where the file holds null (JSON has no inf/nan)."""
     return "not finite" if value is None else format(value, spec)
+
+
+def certificate_line(data: dict) -> str:
+    """One line for ``provenance["certificate"]`` of any solver (polyfit.certificate), as the
+    solver stated it; a malformed one is shown as stored rather than guessed at."""
+    from .certificate import Certificate
+
+    try:
+        return Certificate.from_dict(data).summary() + " [stated by the solver; report does not re-solve]"
+    except (KeyError, TypeError, ValueError):
+        return f"stored certificate {data!r} (not in polyfit's certificate shape)"
 
 
 def format_report(approx: Approximation) -> str:
@@ -148,6 +159,9 @@ def format_report(approx: Approximation) -> str:
                          f" — {'fits' if mpc['fits'] else 'DOES NOT FIT'}")
         elif mpc:
             lines.append(f"mpc      no schedule: {mpc.get('reason')}")
+    certificate = prov.get("certificate")
+    if isinstance(certificate, dict):
+        lines.append(f"optimum  {certificate_line(certificate)}")
     for note in prov.get("warnings", []) or []:
         lines.append(f"warning  {note}")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from numpy.polynomial import legendre as L
 
 from .. import basis as _basis
 from ..approximation import Stage
+from ..certificate import Certificate
 from ..errors import ComputationError
 from ..problem import FitProblem
 from ..reports import Stopwatch, assemble
@@ -48,11 +49,25 @@ def solve(problem: FitProblem):
         "solver": "lstsq", "backend": "numpy", "elapsed_s": sw.elapsed,
         "options": {"grid": problem.grid, "points": problem.points, "basis": problem.basis, **problem.options},
         **info,
+        "certificate": _certificate(problem, info).to_dict(),
     }
     if notes:
         provenance["warnings"] = notes
     return assemble(problem.target, problem.domain, [stage], objective=problem.objective_dict(),
                     provenance=provenance, input_scale=problem.input_scale, exclude=problem.exclude)
+
+
+def _certificate(problem: FitProblem, info: dict) -> Certificate:
+    """Least squares is solved to its optimum (a linear problem): value = bound = the objective."""
+    if "objective_value" in info:
+        where = "the samples" if problem.samples is not None else f"the {problem.grid} grid"
+        return Certificate("discrete-lstsq", True, info["objective_value"], info["objective_value"],
+                           f"minimiser of Σ w_i (p(t_i) − f(x_i))² on {where} (numpy.linalg.lstsq, SVD; "
+                           f"condition number {info['condition_number']:.2g})")
+    value = info["continuous_objective_value"]
+    return Certificate("exact-projection", True, value, value,
+                       f"L2 projection ∫ w (p − f)² dx minimised exactly (Legendre series, Gauss–Legendre "
+                       f"quadrature converged at {info['quadrature_nodes_per_piece']} nodes per piece)")
 
 
 def stage_from_chebyshev(cheb, interval, basis: str):
@@ -149,4 +164,14 @@ def continuous_chebyshev_coefficients(problem: FitProblem):
     if problem.input_scale < 0:
         leg = leg * (-1.0) ** np.arange(len(leg))
     cheb = _basis.pad(np.polynomial.Legendre(leg).convert(kind=np.polynomial.Chebyshev).coef, len(leg))
-    return cheb, {"quadrature_nodes_per_piece": nodes, "pieces": len(_pieces(problem))}
+    return cheb, {"quadrature_nodes_per_piece": nodes, "pieces": len(_pieces(problem)),
+                  "continuous_objective_value": _continuous_objective(problem, previous, nodes)}
+
+
+def _continuous_objective(problem: FitProblem, legendre, nodes: int) -> float:
+    """∫_lo^hi w(x) (p(x) − f(x))² dx with the converged quadrature rule (x = mid + half·u)."""
+    lo, hi = problem.domain
+    u, qw = _quadrature(problem, nodes)
+    x = 0.5 * (hi + lo) + 0.5 * (hi - lo) * u
+    residual = L.legval(u, legendre) - problem.target(x)
+    return float(0.5 * (hi - lo) * np.sum(qw * problem.grid_weights(x) * residual * residual))
