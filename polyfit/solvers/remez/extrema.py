@@ -124,10 +124,11 @@ def _refine_on_slope(problem, coefficients, u, best, left, right, run_sign, tole
     neighbour, σe′ < 0 towards the left one; a bracket is searched only where e′ changes
     sign across it.
     """
-    d_best = problem.slope(coefficients, u[best])
+    slope = problem.slope_of(coefficients)
+    d_best = slope(u[best])
     towards_right = positive(d_best * run_sign)
     other = np.where(towards_right, right, left)
-    d_other = problem.slope(coefficients, u[other])
+    d_other = slope(u[other])
     changes = (other != best) & (positive(d_best) != positive(d_other)) & positive(abs(d_best))
     out = u[best].copy()
     idx = np.flatnonzero(changes)
@@ -138,7 +139,7 @@ def _refine_on_slope(problem, coefficients, u, best, left, right, run_sign, tole
         f_lo = np.where(right_side, d_best[idx], d_other[idx])
         f_hi = np.where(right_side, d_other[idx], d_best[idx])
         steps = FLOAT_ILLINOIS_STEPS if arith.is_float else 12 + arith.dps
-        out[idx] = slope_zeros(lambda v: problem.slope(coefficients, v), u[lo], u[hi], f_lo, f_hi, tolerance, steps)
+        out[idx] = slope_zeros(slope, u[lo], u[hi], f_lo, f_hi, tolerance, steps)
     return out
 
 

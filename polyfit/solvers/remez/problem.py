@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from numpy.polynomial import chebyshev as C
 
 from ... import basis as _basis
 from ...problem import chebyshev_extrema
@@ -86,17 +87,27 @@ class RemezProblem:
 
     def evaluate(self, coefficients, u):
         """(e, e′) at the points u (e′ needs ``target_slope``)."""
-        p = _basis.chebyshev_series(coefficients, self.degrees, u)
-        dp = _basis.chebyshev_series_slope(coefficients, self.degrees, u)
-        g, dg = self.target(u), self.target_slope(u)
-        if self.weight is None:
-            return p - g, dp - dg
-        w, dw = self.weight(u)
-        return w * p - g, dw * p + w * dp - dg
+        return self.error(coefficients, u), self.slope_of(coefficients)(u)
+
+    def slope_of(self, coefficients):
+        """u ↦ e′(u) for fixed coefficients (the series and its derivative formed once)."""
+        full = _basis.chebyshev_full(coefficients, self.degrees)
+        derivative = C.chebder(full) if full.size > 1 else full[:1] * 0
+        target_slope, weight = self.target_slope, self.weight
+
+        def slope(u):
+            u = u if u.dtype == object else np.asarray(u, dtype=float)
+            dp = C.chebval(u, derivative)
+            if weight is None:
+                return dp - target_slope(u)
+            w, dw = weight(u)
+            return dw * C.chebval(u, full) + w * dp - target_slope(u)
+
+        return slope
 
     def slope(self, coefficients, u):
         """e′(u)."""
-        return self.evaluate(coefficients, u)[1]
+        return self.slope_of(coefficients)(np.asarray(u))
 
 
 def dense_grid(pieces, points_per_piece: int, breakpoints=()) -> tuple[np.ndarray, np.ndarray]:
