@@ -61,7 +61,7 @@ def test_refinement_moves_to_a_contending_cell_once_the_best_has_converged():
     evals.append(_Eval({"degree": 4, "range": 8.0, "bits": None, "method": "lstsq"}, 1.5))
     assert refinement_points(space, evals, "minimize", xtol=1e-2)[0]["degree"] == 4
     assert refinement_points(space, evals, "minimize", xtol=1e-2, cells=1) == []
-    evals[-1].score = 5.0    # more than twice the best: not a contender
+    evals[-1].score = 50.0    # more than 10 times the best: not a contender
     assert refinement_points(space, evals, "minimize", xtol=1e-2) == []
 
 

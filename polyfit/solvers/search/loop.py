@@ -14,14 +14,14 @@ from ...errors import InputError
 from .evaluate import evaluate_point, portable_target
 from ...artifact import json_ready
 from .proposal import DEFAULT_ACQUISITION, import_botorch, propose, unit_bounds
-from .refine import DEFAULT_CELLS, DEFAULT_PROBE, DEFAULT_XTOL, refinement_points
+from .refine import DEFAULT_CELLS, DEFAULT_CONTEND, DEFAULT_PROBE, DEFAULT_XTOL, refinement_points
 from .result import Evaluation, SearchResult, best_index, best_so_far
 from .space import SearchSpace, parse_degrees
 from .twins import find_twins
 
 STRATEGIES = ("bo", "random")
 DEFAULT_OPTIONS = {**DEFAULT_ACQUISITION, "separation": 1e-3, "xtol": DEFAULT_XTOL, "cells": DEFAULT_CELLS,
-                   "probe": DEFAULT_PROBE}
+                   "probe": DEFAULT_PROBE, "contend": DEFAULT_CONTEND, "early_refine": False}
 MAX_SEED = 2 ** 32 - 1
 MAX_WORKERS = 256
 
@@ -166,7 +166,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     def refinement(q):
         t = time.perf_counter()
         points = refinement_points(space, evaluations, direction, q, float(acq["xtol"]), int(acq["cells"]),
-                                   int(acq["probe"]), remaining=budget - len(evaluations))
+                                   int(acq["probe"]), remaining=budget - len(evaluations), contend=float(acq["contend"]))
         return points, time.perf_counter() - t
 
     try:
@@ -202,7 +202,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
                     points, timing, converged = propose(torch, space, evaluations, direction, log_scale, pareto, q, acq,
                                                         seed * 7919 + batch, float(acq["separation"]), warm)
                     iterations.append({"batch": batch, "q": len(points), "phase": "bo", **timing, "converged": converged})
-                    if converged and refine and not local:
+                    if converged and refine and not local and acq["early_refine"]:
                         local = True     # BO would re-evaluate a point: refine now, BO resumes when it is done
                         alternative, _ = refinement(q)
                         if alternative:

@@ -5,10 +5,13 @@ Every dimension but the range is discrete, so the acquisition is a 1-D function 
 range's unit coordinate u in each cell (one combination of degree, bits, method). It is
 evaluated in one batched call on a grid of ``grid`` values of u per cell, points within
 ``separation`` of an evaluated point of the same cell are excluded (so no point is proposed
-twice), and the best ``num_restarts`` grid points are polished by ``optimize_acqf`` (L-BFGS-B
-on u, the cell held by ``fixed_features``). One round on 11 cells costs one GP fit (started
-from the previous round's hyper-parameters), one batched acquisition call and one 1-D
-L-BFGS run (``optimize_acqf_mixed`` ran a multi-start L-BFGS per cell: 11 of them).
+twice); optionally the best ``num_restarts`` grid points are polished by ``optimize_acqf``
+(L-BFGS-B on u, the cell held by ``fixed_features``). By default (512 grid points, no
+polish: the grid step is 0.2 % of the log range, and the refinement phase does the fine
+work) one round on 11 cells costs one GP conditioning — its hyper-parameters re-optimised
+whenever the data have grown by 15 %, from the previous values — and one batched
+acquisition call
+(``optimize_acqf_mixed`` ran a multi-start L-BFGS per cell: 11 of them, every round).
 
 Acquisition: analytic ``LogExpectedImprovement`` for one point per round;
 ``qLogExpectedImprovement`` (sequential greedy with pending points) for batches;
@@ -24,8 +27,8 @@ import numpy as np
 from ...errors import MissingExtraError
 from .space import SearchSpace
 
-DEFAULT_ACQUISITION = {"grid": 256, "num_restarts": 1, "mc_samples": 128, "maxiter": 50, "threads": 1,
-                       "floor_decades": 2.0, "noise": None}
+DEFAULT_ACQUISITION = {"grid": 512, "num_restarts": 0, "mc_samples": 128, "maxiter": 50, "threads": 1,
+                       "floor_decades": 2.0, "noise": None, "refit_growth": 0.15}
 
 
 def import_botorch():
@@ -72,7 +75,10 @@ def propose(torch, space: SearchSpace, evaluations, direction, log_scale, pareto
     """Fit the GP to all evaluations and return (points, timing, converged).
 
     ``warm``: a dict the caller keeps between rounds; the GP's hyper-parameters are stored
-    in it and start the next round's fit from there (fewer L-BFGS iterations).
+    in it and start the next round's fit from there (fewer L-BFGS iterations). They are
+    re-optimised when the data have grown by ``refit_growth`` (15 %) since the last fit
+    (every round while there are few points, every few rounds later); in between, the GP is
+    conditioned on the new data with the stored hyper-parameters (no L-BFGS).
 
     ``points``: up to q new points, none within ``separation`` (unit range coordinate) of an
     evaluated point of its cell; ``timing``: seconds spent fitting the GP (``model_fit_s``)
@@ -96,7 +102,7 @@ def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, 
     Y = torch.tensor(model_targets(evaluations, direction, log_scale, pareto, None if floor is None else float(floor)),
                      dtype=torch.double)
     t0 = time.perf_counter()
-    model = _fit_model(torch, X, Y, acq["noise"], warm)
+    model = _fit_model(torch, X, Y, acq["noise"], warm, float(acq["refit_growth"]))
     t1 = time.perf_counter()
     torch.manual_seed(seed)
     with warnings.catch_warnings():
@@ -121,11 +127,12 @@ def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, 
     return points, {"model_fit_s": t1 - t0, "acquisition_s": t2 - t1}, converged
 
 
-def _fit_model(torch, X, Y, noise, warm):
+def _fit_model(torch, X, Y, noise, warm, refit_growth=0.0):
     """SingleTaskGP (BoTorch's default kernel, Standardize), hyper-parameters by maximum
-    marginal likelihood, started from the previous round's (``warm``); ``noise`` None learns
-    the noise, a number fixes it as that fraction of the outputs' variance (the objectives
-    are deterministic)."""
+    marginal likelihood, started from the previous round's (``warm``) and re-optimised once
+    the data have grown by the fraction ``refit_growth`` since the last fit; ``noise`` None
+    learns the noise, a number fixes it as that fraction of the outputs' variance (the
+    objectives are deterministic)."""
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import SingleTaskGP
     from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -137,13 +144,16 @@ def _fit_model(torch, X, Y, noise, warm):
         else:
             yvar = (Y.var(dim=0, keepdim=True).clamp_min(1e-12) * float(noise)).expand_as(Y)
             model = SingleTaskGP(X, Y, train_Yvar=yvar)
+        params = warm.get("parameters", {})
         with torch.no_grad():
             for name, parameter in model.named_parameters():
-                if name in warm and warm[name].shape == parameter.shape:
-                    parameter.copy_(warm[name])
-        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
-    warm.clear()
-    warm.update({name: parameter.detach().clone() for name, parameter in model.named_parameters()})
+                if name in params and params[name].shape == parameter.shape:
+                    parameter.copy_(params[name])
+        if not params or X.shape[0] >= warm["fitted_on"] * (1.0 + refit_growth):
+            fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+            warm["fitted_on"] = X.shape[0]
+        model.eval()
+    warm["parameters"] = {name: parameter.detach().clone() for name, parameter in model.named_parameters()}
     return model
 
 

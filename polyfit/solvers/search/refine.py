@@ -11,16 +11,18 @@ evaluation whatever its shape.
 The search is stateless: each step is derived from the evaluations so far, all of them
 reused. In a cell, with the evaluated t sorted and t* the best, the bracket is
 [t_left, t_right] = the neighbours of t* (or the range bounds, at an end). Steps alternate
-(as in Brent's method, without its state): a parabolic step to the vertex of the parabola
-through the three bracket points (when both neighbours are evaluated), then a golden-section
-step, t* + 0.381966·(t_right − t*) when the right part is the longer one, else
-t* − 0.381966·(t* − t_left); the golden step shrinks the bracket whatever the function's
-shape, the parabolic one converges fast on a smooth minimum. No point is closer than
+(as in Brent's method, without its state): a golden-section step, t* + 0.381966·(t_right − t*)
+when the right part is the longer one, else t* − 0.381966·(t* − t_left), then a parabolic
+step to the vertex of the parabola through the three bracket points (log10 of the losses;
+taken only when both neighbours are evaluated and the vertex falls into the longer part,
+where the golden step would go; else golden again). The golden step shrinks the bracket
+whatever the function's shape, the parabolic one converges fast on a smooth minimum. No point is closer than
 0.381966·xtol to an evaluated one, so none is evaluated twice. A cell is done when both
 parts are shorter than ``xtol``. Which cell: the best cell and, up to ``cells`` in all,
-the next ones whose best score is within a factor 2 of it (contenders) first get ``probe``
-steps each, best first; then the best cell so far takes every step until it converges,
-then the next. With q > 1 points per round the q points split the bracket evenly.
+the next ones whose best score is within a factor 10 of it (contenders) first get ``probe``
+steps each, best first; then the contender with the best outlook takes each step — its best
+loss minus what its last two steps gained, so a cell still falling fast (a high degree
+approaching its explosion edge) outranks one that has stalled — until all have converged. With q > 1 points per round the q points split the bracket evenly.
 """
 from __future__ import annotations
 
@@ -30,11 +32,11 @@ GOLDEN = (3.0 - math.sqrt(5.0)) / 2.0
 #: Default bracket width (in ln a) at which a cell counts as converged: 0.1 % of a.
 DEFAULT_XTOL = 1e-3
 #: Default number of cells refined, best first.
-DEFAULT_CELLS = 2
-#: Golden-section steps every contender gets before the best cell takes the rest.
+DEFAULT_CELLS = 3
+#: Golden-section steps every contender gets first (probes).
 DEFAULT_PROBE = 2
 #: A cell is a contender while its best score is within this factor of the best cell's.
-CONTENDER_FACTOR = 2.0
+DEFAULT_CONTEND = 10.0
 
 
 def cell_of(point) -> tuple:
@@ -43,40 +45,63 @@ def cell_of(point) -> tuple:
 
 
 def refinement_points(space, evaluations, direction, q=1, xtol=DEFAULT_XTOL, cells=DEFAULT_CELLS,
-                      probe=DEFAULT_PROBE, remaining=None) -> list[dict]:
+                      probe=DEFAULT_PROBE, remaining=None, contend=DEFAULT_CONTEND) -> list[dict]:
     """Up to q new points of the golden-section search (empty when every contender is done).
 
     ``evaluations``: all so far (objects with ``point``, ``score`` and ``phase``);
     ``direction``: ``"minimize"`` or ``"maximize"``; ``xtol``: bracket width in ln a at which
     a cell is done; ``cells``: how many cells, best first, may be refined — the best one and
-    those whose best score is within a factor ``CONTENDER_FACTOR`` of it; ``probe``: steps
-    each contender gets (best first) before the best cell so far takes the rest, so that a
-    cell whose edge the global phase missed can still overtake the incumbent; ``remaining``:
-    evaluations left in the budget — other contenders are probed only while more than
-    ``probe`` × (contenders + 1) are left, so that a small budget goes to the best cell.
+    those whose best score is within a factor ``contend`` of it; ``probe``: steps
+    each contender gets (best first) before the one with the best outlook (see above) takes
+    each step, so that a cell whose edge the global phase missed can still overtake the
+    incumbent; ``remaining``:
+    evaluations left in the budget — a contender is probed only if the probes still owed
+    leave ``probe`` steps for the winner, so that a small budget goes to the best cell.
     """
     ranked = _ranked_cells(evaluations, direction)
-    contenders = [c for c in ranked[:cells] if c is ranked[0] or _contends(c[2], ranked[0][2], direction)]
+    contenders = [c for c in ranked[:cells] if c is ranked[0] or _contends(c[2], ranked[0][2], direction, contend)]
     log_lo, log_hi = (math.log(v) for v in space.range_bounds)
     steps = {cell: sum(getattr(e, "phase", None) == "refine" and cell_of(e.point) == cell for e in evaluations)
              for cell, _, _ in contenders}
-    if remaining is not None and remaining <= probe * (len(contenders) + 1):
-        contenders = [c for c in contenders if c is ranked[0] or steps[c[0]]]
+    while remaining is not None and len(contenders) > 1:
+        # the probes still owed, plus `probe` steps left for the winner, must fit the budget;
+        # else the worst contender not yet probed is dropped
+        owed = sum(max(probe - steps[c[0]], 0) for c in contenders)
+        unprobed = [c for c in contenders[1:] if not steps[c[0]]]
+        if remaining >= owed + probe or not unprobed:
+            break
+        contenders.remove(unprobed[-1])
     probing = [c for c in contenders if steps[c[0]] < probe]
-    for cell, samples, _ in probing + [c for c in contenders if c not in probing]:
-        # parabolic (Brent) steps alternate with golden ones: fast on a smooth minimum, and
-        # every other step still shrinks the bracket whatever the shape (a cliff)
-        new = _steps(_bracket(samples, log_lo, log_hi), q, xtol, parabolic=steps[cell] % 2 == 0)
+    rest = sorted((c for c in contenders if c not in probing), key=lambda c: _outlook(evaluations, c[0], direction))
+    for cell, samples, _ in probing + rest:
+        # probes are golden steps (they explore boldly); then golden steps alternate with
+        # parabolic (Brent) ones: fast on a smooth minimum, while every other step still
+        # shrinks the bracket whatever the shape (a cliff)
+        new = _steps(_bracket(samples, log_lo, log_hi), q, xtol, parabolic=steps[cell] >= probe and steps[cell] % 2 == 1)
         if new:
             degree, bits, method = cell
             return [{"degree": degree, "range": float(math.exp(t)), "bits": bits, "method": method} for t in new]
     return []
 
 
-def _contends(score, best, direction) -> bool:
+def _outlook(evaluations, cell, direction) -> float:
+    """Where the cell's loss is heading: its best loss minus what its last two refinement
+    steps gained (a cell still improving fast outranks one that has stalled)."""
+    losses = [(e.score if direction == "minimize" else -e.score) for e in evaluations if cell_of(e.point) == cell]
+    losses = [v if math.isfinite(v) else math.inf for v in losses]
+    refined = [i for i, e in enumerate(e for e in evaluations if cell_of(e.point) == cell)
+               if getattr(e, "phase", None) == "refine"]
+    now = min(losses)
+    cut = refined[-2] if len(refined) >= 2 else (refined[0] if refined else len(losses))
+    before = min(losses[:cut], default=math.inf)
+    gain = before - now if math.isfinite(before) else 0.0
+    return now - gain
+
+
+def _contends(score, best, direction, factor) -> bool:
     if not (score > 0 and best > 0):
         return True
-    return score <= CONTENDER_FACTOR * best if direction == "minimize" else score >= best / CONTENDER_FACTOR
+    return score <= factor * best if direction == "minimize" else score >= best / factor
 
 
 def _ranked_cells(evaluations, direction):
