@@ -132,7 +132,9 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
             raise InputError(f"fit option {key!r} is set by the search; remove it from fit_options")
     if pareto and strategy != "bo":
         raise InputError("pareto=True needs strategy 'bo'")
+    t_import = time.perf_counter()
     torch, botorch = import_botorch() if strategy == "bo" else (None, None)
+    import_s = time.perf_counter() - t_import   # torch + BoTorch, the first time in a process
 
     notes: list[str] = []
     if len(deg) < len(all_degrees):
@@ -202,16 +204,13 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
                     points, timing, converged = propose(torch, space, evaluations, direction, log_scale, pareto, q, acq,
                                                         seed * 7919 + batch, float(acq["separation"]), warm)
                     iterations.append({"batch": batch, "q": len(points), "phase": "bo", **timing, "converged": converged})
+                    phase = "bo"
                     if converged and refine and not local and acq["early_refine"]:
                         local = True     # BO would re-evaluate a point: refine now, BO resumes when it is done
                         alternative, _ = refinement(q)
                         if alternative:
                             iterations[-1]["handed_to_refine"] = True
                             points, phase = alternative, "refine"
-                        else:
-                            phase = "bo"
-                    else:
-                        phase = "bo"
                     if not points:
                         notes.append(f"stopped after {len(evaluations)} evaluations: every candidate of the acquisition "
                                      "grid is within the separation of an evaluated point")
@@ -233,7 +232,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
         notes.append(f"{failed} of {len(evaluations)} points scored NaN or ±inf and were counted as failures")
     settings = {"seed": seed, "budget": budget, "n_initial": n_initial if strategy == "bo" else 0, "refine": refine,
                 "batch_size": batch_size, "workers": workers, "strategy": strategy, "pareto": bool(pareto),
-                "max_depth": max_depth, "twins": bool(twins), "twins_s": twins_s,
+                "max_depth": max_depth, "twins": bool(twins), "twins_s": twins_s, "import_s": import_s,
                 "acquisition": acq if strategy == "bo" else None, "fit_options": json_ready(fit_options),
                 "model": _model_name(acq) if strategy == "bo" else None,
                 "acquisition_function": _acquisition_name(pareto, batch_size) if strategy == "bo" else None}

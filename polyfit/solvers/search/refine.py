@@ -74,10 +74,11 @@ def refinement_points(space, evaluations, direction, q=1, xtol=DEFAULT_XTOL, cel
     probing = [c for c in contenders if steps[c[0]] < probe]
     rest = sorted((c for c in contenders if c not in probing), key=lambda c: _outlook(evaluations, c[0], direction))
     for cell, samples, _ in probing + rest:
-        # probes are golden steps (they explore boldly); then golden steps alternate with
-        # parabolic (Brent) ones: fast on a smooth minimum, while every other step still
-        # shrinks the bracket whatever the shape (a cliff)
-        new = _steps(_bracket(samples, log_lo, log_hi), q, xtol, parabolic=steps[cell] >= probe and steps[cell] % 2 == 1)
+        # a contender's probes are golden steps (they explore boldly); otherwise parabolic
+        # (Brent) steps, fast on a smooth minimum, alternate with golden ones, so every other
+        # step still shrinks the bracket whatever the shape (a cliff)
+        probe_step = cell != ranked[0][0] and steps[cell] < probe
+        new = _steps(_bracket(samples, log_lo, log_hi), q, xtol, parabolic=not probe_step and steps[cell] % 2 == 0)
         if new:
             degree, bits, method = cell
             return [{"degree": degree, "range": float(math.exp(t)), "bits": bits, "method": method} for t in new]

@@ -141,14 +141,16 @@ class SearchResult:
     def timing(self) -> dict:
         """Where the wall time went, in seconds: ``fit`` (pf.fit of every point), ``objective``
         (scoring), ``model_fit`` and ``acquisition`` (all BO rounds), ``refine`` (golden-section
-        steps), ``twins`` (probe fits), ``other`` (the rest: initial design, re-fit of the best,
-        process start-up) and ``total``."""
+        steps), ``twins`` (probe fits), ``imports`` (torch and BoTorch, when this search was the
+        first to load them), ``other`` (the rest: Sobol design, re-fit of the best, worker
+        start-up) and ``total``."""
         parts = {"fit": sum(e.fit_s for e in self.evaluations),
                  "objective": sum(e.objective_s for e in self.evaluations),
                  "model_fit": sum(it.get("model_fit_s", 0.0) for it in self.iterations),
                  "acquisition": sum(it.get("acquisition_s", 0.0) for it in self.iterations),
                  "refine": sum(it.get("proposal_s", 0.0) for it in self.iterations),
-                 "twins": float(self.settings.get("twins_s", 0.0))}
+                 "twins": float(self.settings.get("twins_s", 0.0)),
+                 "imports": float(self.settings.get("import_s", 0.0))}
         parts["other"] = max(self.elapsed_s - sum(parts.values()), 0.0)
         parts["total"] = self.elapsed_s
         return {k: float(v) for k, v in parts.items()}
@@ -196,7 +198,7 @@ class SearchResult:
         t = self.timing()
         lines.append(f"time     {t['total']:.1f} s: fits {t['fit']:.1f}, objective {t['objective']:.1f}, "
                      f"GP fit {t['model_fit']:.1f}, acquisition {t['acquisition']:.1f}, twins {t['twins']:.1f}, "
-                     f"other {t['other']:.1f}")
+                     f"imports {t['imports']:.1f}, other {t['other']:.1f}")
         if self.settings.get("pareto"):
             front = ", ".join(f"L{self.evaluations[i].ckks_levels}: {self.evaluations[i].score:.3g} (d={self.evaluations[i].degree})"
                               for i in self.pareto_indices())
