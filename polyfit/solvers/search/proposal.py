@@ -82,7 +82,8 @@ def propose(torch, space: SearchSpace, evaluations, direction, log_scale, pareto
 
     ``points``: up to q new points, none within ``separation`` (unit range coordinate) of an
     evaluated point of its cell; ``timing``: seconds spent fitting the GP (``model_fit_s``)
-    and maximising the acquisition (``acquisition_s``); ``converged``: the acquisition's
+    and maximising the acquisition (``acquisition_s``), and whether the hyper-parameters
+    were re-optimised (``refit``); ``converged``: the acquisition's
     maximiser was an already evaluated point (the global model has nothing new to try).
     """
     # A GP on tens of points is overhead-bound: extra torch threads only contend for cores
@@ -102,6 +103,7 @@ def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, 
     Y = torch.tensor(model_targets(evaluations, direction, log_scale, pareto, None if floor is None else float(floor)),
                      dtype=torch.double)
     t0 = time.perf_counter()
+    fitted_on = warm.get("fitted_on")
     model = _fit_model(torch, X, Y, acq["noise"], warm, float(acq["refit_growth"]))
     t1 = time.perf_counter()
     torch.manual_seed(seed)
@@ -124,7 +126,8 @@ def _propose_points(torch, space, evaluations, direction, log_scale, pareto, q, 
                 acqf.set_X_pending(torch.cat(chosen))
     t2 = time.perf_counter()
     points = [space.from_unit(c.reshape(-1).tolist()) for c in chosen]
-    return points, {"model_fit_s": t1 - t0, "acquisition_s": t2 - t1}, converged
+    refit = warm.get("fitted_on") != fitted_on or fitted_on is None
+    return points, {"model_fit_s": t1 - t0, "acquisition_s": t2 - t1, "refit": refit}, converged
 
 
 def _fit_model(torch, X, Y, noise, warm, refit_growth=0.0):
