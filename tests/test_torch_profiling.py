@@ -103,12 +103,14 @@ def test_profiling_reads_each_input_in_a_few_passes_and_never_copies_it():
     class WholeTensorOps(TorchDispatchMode):
         def __init__(self):
             super().__init__()
-            self.ops = []
+            self.ops, self.copies = [], []
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
             if any(isinstance(t, torch.Tensor) and t.numel() >= n for t in tree_flatten((args, kwargs, out))[0]):
                 self.ops.append(func.__name__)
+                if func.__name__.startswith("_to_copy") and out.is_floating_point():
+                    self.copies.append(out.dtype)
             return out
 
     p, g = SiteProfile("s", "ReLU"), torch.Generator().manual_seed(0)
@@ -117,5 +119,18 @@ def test_profiling_reads_each_input_in_a_few_passes_and_never_copies_it():
     with WholeTensorOps() as watch:
         p.observe(x, 4096, g)
     passes = [op for op in watch.ops if op.split(".")[0] not in ("detach", "view", "index", "_reshape_alias")]
-    assert not any(op.startswith("_to_copy") for op in passes)
-    assert len(passes) <= 7, passes
+    assert watch.copies == []
+    assert len(passes) <= 8, passes
+
+
+def test_the_sample_is_uniform_over_calls_and_positions():
+    p, g = SiteProfile("s", "ReLU"), torch.Generator().manual_seed(1)
+    for call in range(10):  # call k holds values in [k, k + 0.5): the sample tells which call an element came from
+        p.observe(call + torch.arange(20_000, dtype=torch.float64) / 40_000, 2000, g)
+    p.finish((0.5,), 2000)
+    per_call = torch.bincount(p.sample.floor().long(), minlength=10)
+    assert p.sample.numel() == 2000 and int(per_call.min()) > 140 and int(per_call.max()) < 260  # 200 ± 4.5 sd
+    position = (p.sample - p.sample.floor()) * 40_000
+    per_decile = torch.histc(position, 10, 0, 20_000)
+    assert float(per_decile.min()) > 140 and float(per_decile.max()) < 260
+    assert torch.unique(p.sample).numel() == 2000, "no element twice"

@@ -72,6 +72,10 @@ class SiteProfile:
     sample_keys: torch.Tensor | None = field(default=None, repr=False)
     quantiles: dict = field(default_factory=dict)
     generators: dict = field(default_factory=dict, repr=False)
+    _pending: list = field(default_factory=list, repr=False)
+    _pending_size: int = field(default=0, repr=False)
+    _threshold: torch.Tensor | None = field(default=None, repr=False)
+    _sample_limit: int = field(default=0, repr=False)
 
     @property
     def mean(self) -> float:
@@ -90,6 +94,7 @@ class SiteProfile:
     def fraction_outside(self, lo: float, hi: float) -> float:
         """Fraction of the sampled inputs outside [lo, hi] (the sample holds finite inputs only;
         ``nan_count`` and ``inf_count`` count the others)."""
+        self._merge_sample(max(1, self._sample_limit))
         if self.sample is None or self.sample.numel() == 0:
             return math.nan
         s = self.sample
@@ -98,6 +103,7 @@ class SiteProfile:
 
     def bound(self, coverage: float = 0.999) -> float:
         """Smallest B with |x| ≤ B for a ``coverage`` fraction of the sample (a range choice)."""
+        self._merge_sample(max(1, self._sample_limit))
         if not 0.0 < coverage <= 1.0:
             raise InputError(f"coverage must be in (0, 1], got {coverage!r}")
         if self.sample is None or self.sample.numel() == 0:
@@ -106,6 +112,7 @@ class SiteProfile:
 
     def to_dict(self, sample_size: int = 0) -> dict:
         """JSON-ready summary (``sample_size`` first sample values included)."""
+        self._merge_sample(max(1, self._sample_limit))
         out = {"name": self.name, "type": self.type, "calls": self.calls, "elements": self.elements,
                "min": self.minimum, "max": self.maximum, "mean": self.mean, "std": self.std,
                "nan_count": self.nan_count, "inf_count": self.inf_count,
@@ -163,7 +170,11 @@ class SiteProfile:
             counts[self.bins // 4: self.bins // 4 + self.bins // 2] = merged
             self.histogram_range *= 2.0
         r = self.histogram_range
-        self.histogram_counts = counts + torch.histc(values, self.bins, min=-r, max=r).long()
+        # bin = ⌊(x + R)·bins/2R⌋ as x·s + R·s (one rounding, as (x + R)·s: s = bins/2R), x = R in the last bin
+        s = torch.tensor(self.bins / (2.0 * r), dtype=values.dtype, device=values.device)
+        found = torch.bincount(torch.addcmul(s * r, values, s).to(torch.int32), minlength=self.bins + 1)
+        found[self.bins - 1] += found[self.bins]  # x = R: the last bin is closed
+        self.histogram_counts = counts + found[: self.bins]
 
     def _reservoir(self, values: torch.Tensor, sample_size: int, generator: torch.Generator) -> None:
         """Keep the ``sample_size`` inputs with the largest iid U(0, 1) keys seen so far.
@@ -174,26 +185,39 @@ class SiteProfile:
         positions drawn uniformly without replacement, in random order.
         """
         g = self._generator(values.device, generator)
+        self._sample_limit = sample_size
         n = values.numel()
         m = min(n, sample_size)
         steps = torch.log(torch.rand(m, generator=g, device=values.device, dtype=torch.float64))
         keys = torch.cumsum(steps / torch.arange(n, n - m, -1, device=values.device, dtype=torch.float64), dim=0)
-        if self.sample is not None and self.sample.numel() >= sample_size:
-            entering = int(torch.searchsorted(-keys, -self.sample_keys.min(), right=False))  # keys descend
+        if self._threshold is not None:
+            entering = int(torch.searchsorted(-keys, -self._threshold, right=False))  # keys descend
             if entering == 0:
                 return
             keys = keys[:entering]
         count = keys.numel()
         positions = torch.randperm(n, generator=g, device=values.device) if count == n else \
             _distinct(n, count, g, values.device)
-        values = values[positions]
-        if self.sample is not None:
-            values = torch.cat([self.sample.to(values), values])
-            keys = torch.cat([self.sample_keys.to(keys.device), keys])
+        self._pending.append((values[positions], keys))
+        self._pending_size += count
+        if self.sample is None or self._pending_size >= sample_size:
+            self._merge_sample(sample_size)
+
+    def _merge_sample(self, sample_size: int) -> None:
+        """Fold the pending candidates into the reservoir: the ``sample_size`` largest keys.
+        Done once per ``sample_size`` candidates (a stale threshold only admits extra ones)."""
+        if not self._pending:
+            return
+        parts = ([(self.sample, self.sample_keys)] if self.sample is not None else []) + self._pending
+        device = parts[-1][1].device
+        values = torch.cat([v.to(device=device, dtype=parts[-1][0].dtype) for v, _ in parts])
+        keys = torch.cat([k.to(device) for _, k in parts])
         if values.numel() > sample_size:
             keep = torch.topk(keys, sample_size).indices
             values, keys = values[keep], keys[keep]
         self.sample, self.sample_keys = values, keys
+        self._pending, self._pending_size = [], 0
+        self._threshold = keys.min() if keys.numel() >= sample_size else None
 
     def _generator(self, device, generator: torch.Generator) -> torch.Generator:
         """This site's generator on ``device``, seeded once from the profile's generator."""
@@ -203,8 +227,9 @@ class SiteProfile:
             self.generators[key] = torch.Generator(device=device).manual_seed(seed)
         return self.generators[key]
 
-    def finish(self, quantiles) -> None:
-        """Move the histogram and the sample to the CPU and compute ``quantiles``."""
+    def finish(self, quantiles, sample_size: int | None = None) -> None:
+        """Complete the sample, move it and the histogram to the CPU and compute ``quantiles``."""
+        self._merge_sample(sample_size if sample_size is not None else max(1, self._sample_limit))
         if self.histogram_counts is not None:
             self.histogram_counts = self.histogram_counts.cpu()
         if self.sample is not None and self.sample.numel():
@@ -346,7 +371,7 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
                          "activation calls ran); pass sites=")
     ordered = Profile((name, profile[name]) for name in seen + [n for n in profile if n not in seen])
     for p in ordered.values():
-        p.finish(qs)
+        p.finish(qs, sample_size)
     return ordered
 
 
