@@ -45,6 +45,13 @@ ENV_VAR = "POLYFIT_TORCH_FUSED"
 _DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 _log = logging.getLogger("polyfit.torch")
+_OUT_OF_MEMORY = getattr(torch, "OutOfMemoryError", MemoryError)  # torch ≥ 2.3 names it
+
+
+def _compiling() -> bool:
+    """Inside a user's torch.compile (False on a torch without ``torch.compiler.is_compiling``)."""
+    check = getattr(getattr(torch, "compiler", None), "is_compiling", None)
+    return bool(check()) if check is not None else False
 
 
 def auto_enabled() -> bool:
@@ -89,7 +96,7 @@ class _Kernels:
         """``compiled(kernel)(*args)``, or None (run eagerly) when compiling failed."""
         try:
             return self.wrapper(kernel, variant)(*args)
-        except torch.OutOfMemoryError:
+        except _OUT_OF_MEMORY:
             raise
         except Exception as exc:  # a missing or broken compiler surfaces as any of several inductor errors
             self.failed.add(device_type)
@@ -109,7 +116,7 @@ def usable(fused, x: torch.Tensor) -> bool:
     """Whether this call should run compiled (see the module docstring)."""
     if fused is False or not x.is_contiguous() or x.dtype not in _DTYPES or x.numel() == 0:
         return False
-    if torch.compiler.is_compiling():  # inside a user's torch.compile: let it fuse our eager ops
+    if _compiling():  # inside a user's torch.compile: let it fuse our eager ops
         return False
     if fused is None and (x.numel() < MIN_ELEMENTS or not auto_enabled()):
         return False

@@ -29,7 +29,9 @@ OUT_OF_RANGE = ("raise", "clip", "ignore")
 
 
 def _tracing() -> bool:
-    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_compiling()
+    from .fused import _compiling
+
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or _compiling()
 
 
 class SignMaxPool2d(nn.Module):
