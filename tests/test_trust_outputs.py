@@ -182,8 +182,11 @@ os.fsync = slow_fsync
 
 def _run_and_signal(code, sig, tmp_path):
     ready = tmp_path / "ready"
+    # A background job (CI's runner, `cmd &`) starts with SIGINT ignored, and a child inherits
+    # that; the child must see SIGINT as a terminal user's program does.
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(_SLOW_WRITE + code), str(tmp_path), str(ready)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not ready.exists():
         assert proc.poll() is None, proc.communicate()
