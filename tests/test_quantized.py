@@ -279,6 +279,45 @@ def test_linf_float_reference_is_the_remez_minimax():
     assert a.provenance["float_minimax_error"] == pytest.approx(remez.provenance["upper_bound"], rel=1e-12)
 
 
+def _linf_setup(target, degree, domain, bits, **kwargs):
+    from polyfit.problem import make_problem
+    from polyfit.solvers.quantized.linf_setup import build_setup
+
+    return build_setup(make_problem(target, degree, domain, norm="linf", basis="monomial", bits=bits, **kwargs))
+
+
+def test_linf_jump_target_float_reference_is_the_grid_exchange():
+    from polyfit.solvers.remez import discrete_minimax
+
+    a = pf.fit("step", degree=7, domain=1, bits=10, method="minimax")
+    setup = _linf_setup("step", 7, 1, 10)
+    assert a.provenance["float_minimax_source"] == "grid exchange"
+    assert a.provenance["float_grid_error"] == pytest.approx(discrete_minimax(setup.vander, setup.g).upper_bound,
+                                                             rel=1e-12)
+
+
+def test_linf_grid_exchange_is_not_above_the_lp_on_the_same_grid():
+    from polyfit.solvers.quantized.linf_incumbent import _grid_lp, grid_minimax
+
+    setup = _linf_setup("sign", 15, 2, 12, input_scale=0.5)
+    exchange, source, _ = grid_minimax(setup, 10.0)
+    lp = _grid_lp(setup, 10.0)
+    assert source == "grid exchange"
+    error = np.max(np.abs(setup.vander @ exchange[setup.powers] - setup.g))
+    assert error <= np.max(np.abs(setup.vander @ lp - setup.g)) * (1 + 1e-12)
+
+
+def test_linf_grid_reference_falls_back_to_the_lp_where_the_exchange_fails():
+    from polyfit.solvers.quantized.linf_incumbent import _grid_lp, grid_minimax
+
+    # degree 32 on 300 samples clustered near 0: levelled systems too ill-conditioned for float64
+    samples = np.clip(np.random.default_rng(1).normal(0.0, 0.25, 300), -1, 1)
+    setup = _linf_setup("tanh", 32, 1, 16, samples=samples)
+    cheb, source, note = grid_minimax(setup, 5.0)
+    assert source == "grid LP" and note.startswith("LP fallback: Remez for the grid minimax")
+    np.testing.assert_allclose(cheb[setup.powers], _grid_lp(setup, 5.0), rtol=0, atol=1e-12)
+
+
 def test_linf_certificate_has_the_common_shape_and_keeps_old_keys():
     a = pf.fit("tanh", degree=5, domain=2.0, bits=8, method="minimax")
     cert = a.provenance["certificate"]

@@ -23,10 +23,10 @@ then mpmath), and :func:`discrete_minimax`, the same exchange on a finite set of
 quantized solver's float start).
 """
 from .arithmetic import EPS, FLOAT64, ROUNDING_FACTOR, Arithmetic
-from .exchange import RemezResult, choose_reference, discrete_minimax, least_squares, levelled_solution, remez
+from .exchange import NotConverged, RemezResult, choose_reference, discrete_minimax, least_squares, levelled_solution, remez
 from .extrema import alternating_extrema, merge_same_sign
 from .problem import RemezProblem, dense_grid
 
-__all__ = ["Arithmetic", "EPS", "FLOAT64", "ROUNDING_FACTOR", "RemezProblem", "RemezResult", "alternating_extrema",
+__all__ = ["Arithmetic", "EPS", "FLOAT64", "NotConverged", "ROUNDING_FACTOR", "RemezProblem", "RemezResult", "alternating_extrema",
            "choose_reference", "dense_grid", "discrete_minimax", "least_squares", "levelled_solution",
            "merge_same_sign", "remez"]

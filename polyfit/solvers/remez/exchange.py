@@ -27,6 +27,10 @@ from .arithmetic import FLOAT64, Arithmetic, magnitudes
 from .extrema import alternating_extrema, merge_same_sign, refine_tolerance
 from .problem import RemezProblem, dense_grid, piece_of, spread_reference
 
+class NotConverged(ComputationError):
+    """The exchange used its iterations without meeting tol (a caller may accept a looser tol)."""
+
+
 GOLDEN_POINTS = (1024, 48)   # grid per piece without derivatives: max(1024, 48·n) (kinks need it dense)
 SMOOTH_POINTS = (64, 16)     # with derivatives: max(64, 16·(n + 1)) brackets every extremum
 
@@ -272,7 +276,7 @@ def _exchange(space, degrees, reference, n, arith, tol, max_iterations, label) -
             return RemezResult(coef, degrees, new_reference, new_errors, h, lower, upper, argmax, iteration, True,
                                upper - lower > tol * upper, tuple(history), floor, arith.name)
         reference = new_reference
-    raise ComputationError(f"Remez for {label} did not converge in {max_iterations} iterations "
+    raise NotConverged(f"Remez for {label} did not converge in {max_iterations} iterations "
                            f"(relative gap {history[-1]:.1e} > tol {tol:.0e})")
 
 
