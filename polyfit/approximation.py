@@ -10,20 +10,31 @@ with stages applied first to last and ``combine`` one of
 
 Objects are immutable; solvers build them through :func:`polyfit.reports.assemble`, which
 attaches the metrics, depth and precision reports.
+
+The value carries its own dict form (:meth:`Approximation.to_dict`, SPEC §3), writes itself
+atomically (:meth:`~Approximation.save`, through :mod:`polyfit.atomic`) and draws itself
+(:meth:`~Approximation.plot`, through :mod:`polyfit.plot`, which never fits): all three need
+nothing above the value layer. Reading a file back — validating every section — is
+:mod:`polyfit.artifact`'s job (docs/architecture.md).
 """
 from __future__ import annotations
 
 import html
+import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from . import basis as _basis
+from ._version import __version__
 from .errors import InputError
+from .jsonio import json_ready
 from .targets import Target
 
 COMBINES = ("none", "relu", "abs", "step")
+SCHEMA = "polyfit/approximation"
+SCHEMA_VERSION = "1.0"
 
 
 @dataclass(frozen=True)
@@ -192,26 +203,43 @@ class Approximation:
 
     # -- I/O ----------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        from .artifact import to_dict
-
-        return to_dict(self)
+        """The JSON-ready dict of SPEC §3 (key order as in the spec; non-finite numbers → None)."""
+        return json_ready({
+            "schema": SCHEMA,
+            "schema_version": SCHEMA_VERSION,
+            "polyfit_version": __version__,
+            "target": self.target.to_dict(),
+            "domain": [self.domain[0], self.domain[1]],
+            "input_scale": self.input_scale,
+            "stages": [s.to_dict() for s in self.stages],
+            "combine": self.combine,
+            "objective": self.objective,
+            "metrics": self.metrics,
+            "depth": self.depth,
+            "precision": self.precision,
+            "provenance": self.provenance,
+        })
 
     def to_json(self) -> str:
-        from .artifact import dumps
-
-        return dumps(self)
+        """The artifact text: :meth:`to_dict` as indented JSON (floats in shortest round-trip form)."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
 
     def save(self, path) -> str:
         """Write the artifact JSON atomically (temp file + rename); returns the path."""
-        from .artifact import save
+        from .atomic import atomic_write_text
 
-        return save(self, path)
+        return atomic_write_text(path, self.to_json())
 
-    def plot(self, **kwargs):
-        """Matplotlib figure: target vs approximation, and |error| on a log scale."""
+    def plot(self, reference=None, **kwargs):
+        """Matplotlib figure: target vs approximation, and |error| on a log scale.
+
+        ``reference``: an optional callable drawn dashed for comparison (e.g. the unquantized
+        fit of a quantized stage, ``pf.fit(target, degree, domain)``; ``polyfit plot`` and
+        ``fit --plot`` pass that one). The figure draws only what it is given: it never fits.
+        """
         from .plot import plot_approximation
 
-        return plot_approximation(self, **kwargs)
+        return plot_approximation(self, reference=reference, **kwargs)
 
     # -- notebook display ---------------------------------------------------------------
     def __repr__(self) -> str:

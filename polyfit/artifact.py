@@ -1,27 +1,24 @@
-"""Artifact JSON (SPEC §3, schema 1): serialisation, atomic writes and validating reads.
+"""Artifact JSON (SPEC §3, schema 1): validating reads, and the function forms of writing.
 
-Floats are written with Python's shortest round-trip repr, so a reader gets the exact
-float64 values back. Non-finite numbers (an exploding polynomial's error) are written as
-``null``: JSON has no Infinity/NaN.
+The dict form belongs to the value (:meth:`Approximation.to_dict`, :meth:`~Approximation.save`):
+floats are written with Python's shortest round-trip repr, so a reader gets the exact float64
+values back, and non-finite numbers (an exploding polynomial's error) are written as ``null``
+(JSON has no Infinity/NaN). This module reads them back: every section type-checked
+(:data:`ARTIFACT`), then the value built.
 """
 from __future__ import annotations
 
-import json
-import math
-
 from . import jsonio
-from ._version import __version__
-from .approximation import COMBINES, Approximation, Quantization, Stage
-from .atomic import atomic_write_text
+from .approximation import COMBINES, SCHEMA, SCHEMA_VERSION, Approximation, Quantization, Stage
 from .basis import BASES
 from .errors import ArtifactError, InputError
 from .expression import MAX_LENGTH
-from .jsonio import read_json
+from .jsonio import json_ready, read_json
 from .problem import MAX_DEGREE
 from .targets import NAMED, Target, parse_expr
 
-SCHEMA = "polyfit/approximation"
-SCHEMA_VERSION = "1.0"
+__all__ = ["ARTIFACT", "SCHEMA", "SCHEMA_VERSION", "dumps", "from_dict", "json_ready", "load", "save", "to_dict"]
+
 READABLE_MAJOR = 1
 REQUIRED_KEYS = ("schema", "schema_version", "target", "domain", "stages")
 MAX_STAGES = 64             # stages of one approximation (published composites use at most 4)
@@ -30,45 +27,17 @@ MAX_GRID_POINTS = 10**6     # metric grid a reader re-evaluates (report, verify)
 
 
 def to_dict(approx: Approximation) -> dict:
-    """The JSON-ready dict of SPEC §3 (key order as in the spec)."""
-    out = {
-        "schema": SCHEMA,
-        "schema_version": SCHEMA_VERSION,
-        "polyfit_version": __version__,
-        "target": approx.target.to_dict(),
-        "domain": [approx.domain[0], approx.domain[1]],
-        "input_scale": approx.input_scale,
-        "stages": [s.to_dict() for s in approx.stages],
-        "combine": approx.combine,
-        "objective": approx.objective,
-        "metrics": approx.metrics,
-        "depth": approx.depth,
-        "precision": approx.precision,
-        "provenance": approx.provenance,
-    }
-    return json_ready(out)
-
-
-def json_ready(value):
-    """``value`` with numpy scalars/arrays made plain and non-finite floats made None (JSON null)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_ready(v) for v in value]
-    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy array or scalar
-        return json_ready(value.tolist())
-    return value
+    """The JSON-ready dict of SPEC §3: :meth:`Approximation.to_dict` (the value owns its dict form)."""
+    return approx.to_dict()
 
 
 def dumps(approx: Approximation) -> str:
-    return json.dumps(to_dict(approx), indent=2, allow_nan=False) + "\n"
+    return approx.to_json()
 
 
 def save(approx: Approximation, path) -> str:
-    """Write the artifact atomically; returns the path."""
-    return atomic_write_text(path, dumps(approx))
+    """Write the artifact atomically; returns the path (:meth:`Approximation.save`)."""
+    return approx.save(path)
 
 
 def load(path) -> Approximation:

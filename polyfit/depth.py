@@ -32,29 +32,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
-from .plan import approximation_plan
+from .plan import approximation_plan, effective_degree, stage_input_ranges  # noqa: F401 (part of this module's API)
 
 # OpenFHE FUNCTION_EVALUATION.md: (highest degree of the bracket, multiplicative depth) for an
 # interval other than [-1, 1]; on [-1, 1] the depth is one less.
 OPENFHE_CHEBYSHEV_TABLE = (
     (5, 4), (13, 5), (27, 6), (59, 7), (119, 8), (247, 9), (495, 10), (1007, 11), (2031, 12),
 )
-
-
-def effective_degree(stage) -> int:
-    """Index of the highest non-zero coefficient of ``stage`` (0 for a constant or zero stage).
-
-    The same in both bases: a Chebyshev series whose top coefficients are zero is a polynomial
-    of lower degree, and so is its monomial form.
-
-    >>> from polyfit.approximation import Stage
-    >>> effective_degree(Stage("monomial", (0.5, 0.25, 0.0, 0.0)))
-    1
-    """
-    nonzero = np.flatnonzero(np.asarray(stage.coefficients, dtype=float))
-    return int(nonzero[-1]) if nonzero.size else 0
 
 
 def effective_degrees(approximation) -> list[int]:
@@ -120,14 +104,6 @@ def mpc_rounds(degrees, combine: str) -> dict:
             "single_round": sum(1 + t if d > 1 else t for d in degrees if d >= 1) + (1 + t) * extra,
         },
     }
-
-
-def stage_input_ranges(approximation, points: int = 2001) -> list[tuple[float, float]]:
-    """(min, max) of each stage's input over the domain (stage 1: input_scale · x)."""
-    x = np.linspace(approximation.domain[0], approximation.domain[1], points)
-    with np.errstate(all="ignore"):
-        values = approximation.stage_outputs(x)[:-1]
-    return [(float(np.min(v)), float(np.max(v))) for v in values]
 
 
 def backend_levels(approximation) -> dict:

@@ -123,6 +123,19 @@ def _fit_once(target, degree, domain, basis, input_scale, *, bits, method, solve
     return store_basis(approx, basis)
 
 
+def float_reference(approx: Approximation) -> Approximation | None:
+    """The unquantized least-squares fit of the same target, degree, domain and input_scale as
+    the one quantized stage of ``approx`` — what quantization-aware fitting is compared with in
+    plots (:func:`polyfit.plot.plot_approximation`'s ``reference``) — or None when ``approx``
+    is not one quantized stage or its target cannot be evaluated (an artifact of a callable)."""
+    if len(approx.stages) != 1 or approx.stages[0].quantized is None:
+        return None
+    try:
+        return fit(approx.target, approx.stages[0].degree, approx.domain, input_scale=approx.input_scale)
+    except InputError:
+        return None
+
+
 # -- basis ----------------------------------------------------------------------------------
 def store_basis(approx: Approximation, basis: str) -> Approximation:
     """The float fit ``approx`` (one Chebyshev stage) in the basis the artifact should keep.

@@ -15,6 +15,9 @@ The shape helpers (:func:`integer`, :func:`number`, :func:`string`, :func:`array
 :func:`obj`, :func:`section`, :func:`optional`, ...) build checkers ``check(value, where)``
 that return the value or raise ``ArtifactError("<where> must be <what>, got <value>")``:
 no coercion, so ``"4"``, ``4.9`` and ``true`` are not integers and ``"0.5"`` is not a number.
+
+:func:`json_ready` is the writing side: the one conversion of values to what ``json.dumps``
+accepts, used by artifacts, histories, plans and bundles.
 """
 from __future__ import annotations
 
@@ -29,6 +32,19 @@ MAX_NESTING = 64
 MAX_INTEGER_DIGITS = 40
 
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def json_ready(value):
+    """``value`` with numpy scalars/arrays made plain and non-finite floats made None (JSON null)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):  # numpy array or scalar
+        return json_ready(value.tolist())
+    return value
 
 
 def read_json(path, what: str = "file"):

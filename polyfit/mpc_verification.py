@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from .claims import Claim, EngineRun, _error, sample_inputs
+
 STRESS_FACTOR = 1.5
 
 
@@ -45,7 +47,6 @@ def stress_inputs(approx, samples: int) -> np.ndarray:
 
 
 def failure_claim(record_probability: float, failed_count: int, elements: int):
-    from .verification import Claim
 
     allowed = allowed_failures(record_probability, elements)
     ok = failed_count <= allowed
@@ -73,7 +74,6 @@ def _plan_claims(approx, x, ring_bits: int, frac_bits: int, report: dict) -> tup
     from .backends import fixed_point
     from .precision import MODELS, material, truncation_profile
     from .plan import approximation_plan
-    from .verification import Claim
 
     claims, runs = [], {}
     sections = [(MODELS[0], report.get("peak_bits"), report.get("fits"))]
@@ -112,7 +112,6 @@ def run_fixed_point(approx, options):
     """The fixed-point runner (module docstring): plan claims plus the MPC schedule's claims."""
     from .backends import fixed_point
     from .precision import GRID_POINTS, default_frac_bits, input_grid, precision_report
-    from .verification import Claim, EngineRun, _error, sample_inputs
 
     stored = approx.precision or {}
     ring_bits, frac_bits = options.ring_bits, options.frac_bits
@@ -187,7 +186,6 @@ def run_crypten(approx, options):
     from .backends import crypten as backend, fixed_point
     from .errors import InputError
     from .precision import default_frac_bits
-    from .verification import Claim, EngineRun, sample_inputs
 
     parties = int(getattr(options, "parties", 2) or 2)
     if options.ring_bits != 64:

@@ -306,6 +306,28 @@ def stage_plan(coefficients, baby_steps: int | None = None, basis: str = "monomi
     return _plan_stages([coefficients], False, [int(baby_steps)], basis)
 
 
+def effective_degree(stage) -> int:
+    """Index of the highest non-zero coefficient of ``stage`` (0 for a constant or zero stage).
+
+    The same in both bases: a Chebyshev series whose top coefficients are zero is a polynomial
+    of lower degree, and so is its monomial form.
+
+    >>> from polyfit.approximation import Stage
+    >>> effective_degree(Stage("monomial", (0.5, 0.25, 0.0, 0.0)))
+    1
+    """
+    nonzero = np.flatnonzero(np.asarray(stage.coefficients, dtype=float))
+    return int(nonzero[-1]) if nonzero.size else 0
+
+
+def stage_input_ranges(approximation, points: int = 2001) -> list[tuple[float, float]]:
+    """(min, max) of each stage's input over the domain (stage 1: input_scale · x)."""
+    x = np.linspace(approximation.domain[0], approximation.domain[1], points)
+    with np.errstate(all="ignore"):
+        values = approximation.stage_outputs(x)[:-1]
+    return [(float(np.min(v)), float(np.max(v))) for v in values]
+
+
 def _trimmed(coefficients) -> np.ndarray:
     """``coefficients`` without trailing zeros (at least one coefficient is kept)."""
     c = np.array(coefficients, dtype=float)
@@ -322,7 +344,7 @@ def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[lis
     relu y = x·(1 + s)/2 and step y = (1 + s)/2 fold (1 + s)/2 into the last stage;
     relu/abs end with one product by x = u / input_multiplier, whose 1/input_multiplier is
     folded into the last stage too. Trailing zero coefficients are dropped (the effective
-    degree, :func:`polyfit.depth.effective_degree`), so every model evaluates the same terms.
+    degree, :func:`effective_degree`), so every model evaluates the same terms.
     """
     stage_coefficients = [_trimmed(s.monomial_coefficients()) for s in approximation.stages]
     rho = approximation.input_scale / float(input_multiplier)
@@ -345,8 +367,6 @@ def stage_input_radii(approximation) -> list[float]:
     """R_k = 1.02 · max|v_k| for every stage k ≥ 1 (v_k its input over the domain, measured on a
     dense grid; the 2 % margin covers values between grid points); 1 for stage 0 and where
     the range is zero or not finite."""
-    from .depth import stage_input_ranges
-
     radii = [1.0]
     for lo, hi in stage_input_ranges(approximation)[1:]:
         radius = STAGE_INPUT_MARGIN * max(abs(lo), abs(hi))
@@ -374,8 +394,6 @@ def chebyshev_plan_coefficients(approximation, input_multiplier: float = 1.0) ->
     monomial route gave |CKKS − artifact| = 22). Coefficients below 4 eps · max|c| are set to
     zero (the noise where an odd or even stage has exact zeros), except the leading one.
     """
-    from .depth import effective_degree
-
     stages = approximation.stages
     radii = stage_input_radii(approximation)
     multiplier = float(input_multiplier)

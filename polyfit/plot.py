@@ -1,4 +1,11 @@
-"""Plots of an approximation (matplotlib, imported only here, Agg backend for files)."""
+"""The figure of an approximation (matplotlib, imported only when drawing).
+
+It draws what it is given — the value's own numbers and an optional reference curve the
+caller computed — and never fits, so :meth:`Approximation.plot` can call it without reaching
+above the value layer (docs/architecture.md). ``polyfit plot`` and ``fit --plot`` pass the
+unquantized least-squares fit of a quantized stage as the reference
+(:func:`polyfit.fitting.float_reference`).
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -6,11 +13,12 @@ import numpy as np
 from .errors import InputError
 
 
-def plot_approximation(approx, points: int = 2001, figure=None):
-    """Figure with (top) target, approximation and — for quantized stages — the unquantized
-    reference when the provenance carries one; (bottom) |error| on a log scale.
+def plot_approximation(approx, points: int = 2001, figure=None, reference=None, reference_label=None):
+    """Figure with (top) target, approximation and ``reference`` (a callable, drawn dashed,
+    when given); (bottom) |error| on a log scale.
 
-    Returns the matplotlib Figure.
+    ``reference_label`` defaults to "float L2 fit (same degree, unquantized)", what the CLI
+    passes for a quantized stage. Returns the matplotlib Figure.
     """
     import matplotlib.pyplot as plt
 
@@ -29,9 +37,9 @@ def plot_approximation(approx, points: int = 2001, figure=None):
     if any(s.quantized for s in approx.stages):
         label = f"quantized, 2^-{approx.stages[0].quantized.frac_bits} (degrees {approx.degrees})"
     top.plot(x, y, color="tab:blue", lw=1.2, label=label)
-    if f is not None and len(approx.stages) == 1 and approx.stages[0].quantized is not None:
-        reference = float_reference(approx)
-        top.plot(x, reference(x), color="tab:orange", lw=1.0, ls="--", label="float L2 fit (same degree, unquantized)")
+    if reference is not None:
+        top.plot(x, reference(x), color="tab:orange", lw=1.0, ls="--",
+                 label=reference_label or "float L2 fit (same degree, unquantized)")
     exclude = (approx.metrics or {}).get("exclude")
     if exclude:
         for ax in (top, bottom):
@@ -70,16 +78,8 @@ def plot_title(approx) -> str:
     return f"{head}\n{solver}, {precision}, {measured}"
 
 
-def float_reference(approx):
-    """The unquantized least-squares fit of the same target, degree, domain and input_scale,
-    drawn next to a quantized stage to show what quantization-aware fitting changed."""
-    from .fitting import fit
-
-    return fit(approx.target, approx.stages[0].degree, approx.domain, input_scale=approx.input_scale)
-
-
-def save_plot(approx, path) -> str:
+def save_plot(approx, path, reference=None) -> str:
     """Render :func:`plot_approximation` to a PNG, atomically (temp file + rename)."""
     from .atomic import save_figure
 
-    return save_figure(lambda: plot_approximation(approx), path)
+    return save_figure(lambda: plot_approximation(approx, reference=reference), path)

@@ -46,7 +46,7 @@ def test_depth_rounds_and_precision_use_the_effective_degree():
 
 
 def test_report_says_the_effective_degree_once_and_consistently():
-    from polyfit.reports import format_report
+    from polyfit.report_text import format_report
 
     text = format_report(_collapsed_sigmoid())
     assert "degree 15 (effective degree 1: the coefficients of x^2 … x^15 are zero" in text

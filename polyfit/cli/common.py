@@ -75,11 +75,19 @@ def artifact_outputs(approx, paths: dict) -> list:
     if "out" in paths:
         items.append((paths["out"], approx.to_json().encode("utf-8"), "--out"))
     if "plot" in paths:
-        from ..atomic import figure_png
-        from ..plot import plot_approximation
-
-        items.append((paths["plot"], figure_png(lambda: plot_approximation(approx)), "--plot"))
+        items.append((paths["plot"], plot_png(approx), "--plot"))
     return items
+
+
+def plot_png(approx) -> bytes:
+    """PNG bytes of the approximation's figure; a quantized stage is drawn beside its
+    unquantized least-squares fit (:func:`polyfit.fitting.float_reference`)."""
+    from .. import plot
+    from ..atomic import figure_png
+    from ..fitting import float_reference
+
+    reference = float_reference(approx)
+    return figure_png(lambda: plot.plot_approximation(approx, reference=reference))
 
 
 _SHOWN = {"--out": "artifact", "--plot": "plot", "--history": "history"}
@@ -98,7 +106,7 @@ def write_outputs(items, stream=None) -> None:
 
 def emit(approx, args, paths: dict) -> None:
     """Print the report (or the artifact JSON with --json), then write the planned outputs."""
-    from ..reports import format_report
+    from ..report_text import format_report
 
     if getattr(args, "json", False):
         sys.stdout.write(approx.to_json())

@@ -14,14 +14,12 @@ def run(args) -> int:
     import os
 
     from ..artifact import load
-    from ..atomic import figure_png
     from ..errors import InputError
-    from ..plot import plot_approximation
-    from .common import planned_outputs, write_outputs
+    from .common import planned_outputs, plot_png, write_outputs
 
     paths = planned_outputs(args, None, flags=("out",))
     if os.path.exists(args.path) and os.path.realpath(args.out) == os.path.realpath(args.path):
         raise InputError(f"--out {args.out!r} is the artifact being plotted; give another path for the PNG")
     approx = load(args.path)
-    write_outputs([(paths["out"], figure_png(lambda: plot_approximation(approx)), "--plot")])
+    write_outputs([(paths["out"], plot_png(approx), "--plot")])
     return 0

@@ -16,7 +16,7 @@ def run(args) -> int:
 
     from ..artifact import load
     from ..recheck import recheck
-    from ..reports import format_report
+    from ..report_text import format_report
 
     approx = load(args.path)
     check = recheck(approx)

@@ -71,7 +71,7 @@ def run(args) -> int:
     if args.json:
         sys.stdout.write(best.to_json())
     else:
-        from ..reports import format_report
+        from ..report_text import format_report
 
         print(format_report(best))
     if not args.json and not args.out:  # the default name is known only now: check it with the others
