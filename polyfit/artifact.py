@@ -14,8 +14,8 @@ from .basis import BASES
 from .errors import ArtifactError, InputError
 from .expression import MAX_LENGTH
 from .jsonio import json_ready, read_json
-from .problem import MAX_DEGREE
 from .targets import NAMED, Target, parse_expr
+from .validate import MAX_DEGREE
 
 __all__ = ["ARTIFACT", "SCHEMA", "SCHEMA_VERSION", "dumps", "from_dict", "json_ready", "load", "save", "to_dict"]
 

@@ -9,7 +9,8 @@ Conventions (as numpy.polynomial): coefficients are lowest degree first.
 Every Chebyshev evaluation and change of basis of the project lives here: float64
 evaluation and conversion (numpy.polynomial), series over a subset of degrees and their
 derivatives in any arithmetic (float arrays or mpmath object arrays, used by the Remez
-engine), and exact conversions in rational arithmetic (``fractions.Fraction``).
+engine), exact conversions in rational arithmetic (``fractions.Fraction``), and the Chebyshev
+points of both kinds (fitting grids, Remez references).
 """
 from __future__ import annotations
 
@@ -261,3 +262,31 @@ def exact_monomial_to_chebyshev_matrix(degree: int, interval) -> list:
                 if j < degree:
                     col[j + 1] += h * half * p
     return [[columns[k][j] for k in range(degree + 1)] for j in range(degree + 1)]
+
+
+# -- Chebyshev points ---------------------------------------------------------------------
+def chebyshev_nodes(domain, points: int) -> np.ndarray:
+    """Chebyshev points of the first kind mapped to ``domain``, ascending."""
+    lo, hi = domain
+    k = np.arange(points)
+    t = -np.cos((2 * k + 1) * np.pi / (2 * points))
+    return 0.5 * (hi + lo) + 0.5 * (hi - lo) * t
+
+
+def chebyshev_extrema(domain, points: int) -> np.ndarray:
+    """Chebyshev points of the second kind (Chebyshev–Lobatto: the extrema of T_(n−1)) mapped
+    to ``domain``, ascending, both ends included exactly:
+
+        x_k = (hi + lo)/2 − (hi − lo)/2 · cos(π k/(n − 1)),   k = 0 … n − 1   (n = 1: x_0 = lo).
+
+    >>> chebyshev_extrema((0.0, 1.0), 3)
+    array([0. , 0.5, 1. ])
+    """
+    lo, hi = domain
+    t = -np.cos(np.pi * np.arange(points) / max(points - 1, 1))
+    x = 0.5 * (hi + lo) + 0.5 * (hi - lo) * t
+    if points >= 1:
+        x[0] = lo
+    if points >= 2:
+        x[-1] = hi
+    return x

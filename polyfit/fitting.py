@@ -215,7 +215,7 @@ def _resolve_input_scale(input_scale, domain):
     if isinstance(input_scale, str):
         if input_scale != "auto":
             raise InputError(f"input_scale {input_scale!r} is not allowed; allowed: a finite non-zero number or 'auto'")
-        from .problem import check_domain
+        from .validate import check_domain
 
         lo, hi = check_domain(domain)
         return 1.0 / max(abs(lo), abs(hi))

@@ -14,7 +14,8 @@ bundles). It refuses, with one-line :class:`~polyfit.errors.ArtifactError` messa
 The shape helpers (:func:`integer`, :func:`number`, :func:`string`, :func:`array`,
 :func:`obj`, :func:`section`, :func:`optional`, ...) build checkers ``check(value, where)``
 that return the value or raise ``ArtifactError("<where> must be <what>, got <value>")``:
-no coercion, so ``"4"``, ``4.9`` and ``true`` are not integers and ``"0.5"`` is not a number.
+no coercion, so ``"4"``, ``4.9`` and ``true`` are not integers and ``"0.5"`` is not a number —
+the same rule as every API and CLI check (:mod:`polyfit.validate`).
 
 :func:`json_ready` is the writing side: the one conversion of values to what ``json.dumps``
 accepts, used by artifacts, histories, plans and bundles.
@@ -26,6 +27,7 @@ import math
 import re
 
 from .errors import ArtifactError
+from .validate import is_integer, is_number
 
 MAX_BYTES = 64 * 2**20
 MAX_NESTING = 64
@@ -158,11 +160,11 @@ def _range_text(lo, hi) -> str:
 
 
 def integer(lo=None, hi=None):
-    """A JSON integer (not 4.0, not "4", not true) in [lo, hi]."""
+    """A JSON integer (not 4.0, not "4", not true: :func:`polyfit.validate.is_integer`) in [lo, hi]."""
     what = "an integer" + _range_text(lo, hi)
 
     def check(value, where):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_integer(value):
             _fail(where, what, value)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             _fail(where, what, value)
@@ -179,7 +181,7 @@ def number(lo=None, hi=None, above=None):
     what = "a finite number" + _range_text(lo, hi) + (f" > {above:g}" if above is not None else "")
 
     def check(value, where):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not is_number(value) or not math.isfinite(value):
             _fail(where, what, value)
         if isinstance(value, int) and abs(value) > 2**53:
             _fail(where, what + " (an integer literal at most 2^53; write larger numbers as decimals, 1e30)", value)

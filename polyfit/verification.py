@@ -31,7 +31,8 @@ Backend-specific claims:
   truncation and single-rescale models; the accuracy claim runs the artifact's MPC schedule as
   CrypTen would (:mod:`polyfit.mpc_verification`), with the failure-probability claim.
 
-A new backend adds its name to :data:`BACKENDS` and a runner to :data:`RUNNERS`.
+A new backend adds its name to :data:`polyfit.validate.VERIFY_BACKENDS` (imported here as
+:data:`BACKENDS`) and a runner to :data:`RUNNERS`.
 """
 from __future__ import annotations
 
@@ -44,15 +45,13 @@ from .claims import (METRIC_SLACK, Claim, EngineRun, VerifyOptions, _error, accu
                      accuracy_statement, sample_inputs)
 from .errors import InputError
 from .precision import DEFAULT_RING_BITS
-from .problem import check_integer
 from .reports import Stopwatch
+from .validate import VERIFY_BACKENDS as BACKENDS
+from .validate import check_verify_options
 
-BACKENDS = ("ckks", "openfhe", "fixed-point", "crypten")
 DEFAULT_SAMPLES = 256
-MAX_SAMPLES = 16384  # N/2 slots of TenSEAL's largest ring (N = 32768): one ciphertext
 CKKS_TOLERANCE = 1e-4
 DEFAULT_TOLERANCE = CKKS_TOLERANCE  # kept for callers of the first API
-MIN_RING_BITS, MAX_RING_BITS = 16, 128
 
 
 @dataclass(frozen=True)
@@ -103,21 +102,6 @@ def _load(approx_or_path):
     return load(approx_or_path)
 
 
-def check_options(backend: str, levels, samples, ring_bits, frac_bits, tolerance) -> None:
-    """Raise InputError (one line) for a bad option."""
-    if backend not in BACKENDS:
-        raise InputError(f"unknown backend {backend!r}; allowed: {', '.join(BACKENDS)}")
-    if levels is not None:
-        check_integer(levels, "levels", 1)
-    check_integer(samples, "samples", 2, MAX_SAMPLES)
-    check_integer(ring_bits, "ring bits", MIN_RING_BITS, MAX_RING_BITS)
-    if frac_bits is not None:
-        check_integer(frac_bits, "frac bits", 0, int(ring_bits) - 1)
-    if tolerance is not None and (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float, np.floating))
-                                  or not (tolerance > 0 and np.isfinite(tolerance))):
-        raise InputError(f"tolerance {tolerance!r} must be a positive finite number (or None for the backend's default)")
-
-
 def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, samples: int = DEFAULT_SAMPLES,
            ring_bits: int | None = None, frac_bits: int | None = None,
            tolerance: float | None = None, check_tight: bool = True, parties: int = 2) -> VerifyResult:
@@ -146,8 +130,7 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
     stored = approx.precision or {}
     if ring_bits is None:
         ring_bits = int(stored.get("ring_bits") or DEFAULT_RING_BITS)
-    check_options(backend, levels, samples, ring_bits, frac_bits, tolerance)
-    check_integer(parties, "parties", 2, 3)
+    check_verify_options(backend, levels, samples, ring_bits, frac_bits, tolerance, parties)
     options = VerifyOptions(None if levels is None else int(levels), int(samples), int(ring_bits),
                             None if frac_bits is None else int(frac_bits),
                             None if tolerance is None else float(tolerance), bool(check_tight), int(parties))

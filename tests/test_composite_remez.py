@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from polyfit.errors import ComputationError, InputError
-from polyfit.problem import chebyshev_extrema
+from polyfit.basis import chebyshev_extrema
 from polyfit.solvers.composite.sign import full_sign_problem, odd_sign_problem, sign_stage
 from polyfit.solvers.remez import remez
 

@@ -80,7 +80,7 @@ def test_repr_and_html_are_short_and_informative():
 
 
 def test_a_string_domain_is_rejected_not_split_into_characters():
-    from polyfit.problem import check_domain
+    from polyfit.validate import check_domain
 
     with pytest.raises(pf.InputError, match="domain '12'"):
         check_domain("12")

@@ -11,25 +11,29 @@ import math
 import sys
 
 from ..errors import InputError
+from ..validate import integer_text, number_text
 
 
-def positive_int(text: str) -> int:
-    """argparse type: any integer. Ranges (degree 0..1000, bits 1..52, ...) are the library's
-    to check, so that the one-line error names what is allowed."""
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid integer {text!r}") from None
+def argument_type(check):
+    """An argparse ``type`` that calls the library's validator ``check`` (:mod:`polyfit.validate`)
+    on the text: its one-line InputError becomes argparse's error, naming the flag."""
+    def parse(text: str):
+        try:
+            return check(text)
+        except InputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = check.__name__
+    return parse
 
 
-def finite_float(text: str) -> float:
-    """argparse type: any float, inf and nan included. Finiteness and ranges are the library's
-    to check (``--range inf`` → "range inf must be a finite number > 0 ...")."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number {text!r}") from None
-    return value
+#: argparse type: any integer (:func:`polyfit.validate.integer_text`). Ranges (degree 0..1000,
+#: bits 1..52, ...) are the library's to check, so that the one-line error names what is allowed.
+positive_int = argument_type(integer_text)
+#: argparse type: any float, inf and nan included (:func:`polyfit.validate.number_text`).
+#: Finiteness and ranges are the library's to check (``--range inf`` → "range inf must be a
+#: finite number > 0 ...").
+finite_float = argument_type(number_text)
 
 
 def add_output_args(parser: argparse.ArgumentParser, plot: bool = True) -> None:

@@ -5,19 +5,11 @@ stage table (degree, interval, error, depth, products per stage).
 """
 from __future__ import annotations
 
-import argparse
 import math
 
-from .common import (add_output_args, artifact_name, emit, finite_float, format_number, option_defaults, planned_outputs,
-                     positive_int, safe_name)
-
-
-def degree_list(text: str) -> list[int]:
-    """'7,7,13' → [7, 7, 13] (odd positive integers are checked by the library)."""
-    try:
-        return [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid degree list {text!r}; give odd integers like 7,7,13") from None
+from ..validate import check_degrees
+from .common import (add_output_args, argument_type, artifact_name, emit, finite_float, format_number, option_defaults,
+                     planned_outputs, positive_int, safe_name)
 
 
 def add_parser(sub) -> None:
@@ -29,7 +21,7 @@ def add_parser(sub) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--alpha", type=finite_float, metavar="A",
                        help="bits of precision (1..40): least-depth composite with error <= 2^-A")
-    which.add_argument("--degrees", type=degree_list, metavar="D1,D2,...", help="odd stage degrees, stage 0 first")
+    which.add_argument("--degrees", type=argument_type(check_degrees), metavar="D1,D2,...", help="odd stage degrees, stage 0 first")
     which.add_argument("--preset", metavar="NAME",
                        help="published composite: f1..f4, g1..g4, f1g2, f2g2, f2g3, 2f12g1 (g first), "
                             "the same with -smartpaf (f first), lee-a7, lee-a10")

@@ -1,6 +1,7 @@
 """``polyfit search``: Bayesian optimisation of degree and range (one call to pf.search)."""
 from __future__ import annotations
 
+from ..validate import integer_list
 from .common import finite_float, positive_int
 from .fit_cmd import add_target_args
 
@@ -53,7 +54,7 @@ def run(args) -> int:
 
     target = resolve_target(args)
     paths = planned_outputs(args, None, flags=("out", "plot", "history"))
-    bits = _int_list(args.bits, "--bits") if args.bits else None
+    bits = integer_list(args.bits, "--bits", "8,10,12") if args.bits else None
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     from ..solvers.search import search
 
@@ -94,12 +95,3 @@ def default_name(target, best) -> str:
 
     return (f"{target_label(target)}-search-d{best.degree}-r{format_number(best.range)}"
             + (f"-b{best.bits}" if best.bits else "") + (f"-{best.method}" if best.method != "lstsq" else "") + ".json")
-
-
-def _int_list(text: str, flag: str) -> list[int]:
-    from ..errors import InputError
-
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise InputError(f"{flag} {text!r} must be a comma-separated list of integers, e.g. 8,10,12") from None

@@ -21,11 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..problem import check_integer
+from ..validate import MAX_SAMPLES, check_integer
 
 ENGINES = ("tenseal", "openfhe", "crypten")
 ENGINE_NAMES = {"tenseal": "TenSEAL", "openfhe": "OpenFHE", "crypten": "CrypTen"}
-MAX_SAMPLES = 16384
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ from numpy.polynomial import chebyshev as C
 
 from .. import basis as _basis
 from ..errors import ComputationError, InputError
-from ..problem import FitProblem, check_integer
+from ..problem import FitProblem
 from ..reports import Stopwatch, assemble
+from ..validate import check_integer
 from .remez import EPS, ROUNDING_FACTOR, RemezProblem, RemezResult, dense_grid, least_squares, merge_same_sign, remez
 from .lstsq import stage_from_chebyshev
 

@@ -22,9 +22,9 @@ import math
 from ..approximation import Stage
 from ..errors import ComputationError, InputError
 from ..certificate import Certificate
-from ..problem import check_degree, check_domain, real_number
 from ..reports import Stopwatch, assemble
 from ..targets import NAMED, get_target, parse_expr, sympy_expr
+from ..validate import check_degree, check_domain, real_number
 
 
 MAX_DEGREE = 400      # every named target, center 0 or 1/2, takes ≤ 8 s at this degree (docs/solvers/taylor.md)

@@ -32,13 +32,15 @@ stage's coefficients (no extra level).
 Modules: :mod:`.sign` (one stage, on the Remez engine), :mod:`.costs` (plan costs, logits),
 :mod:`.degree_sets` (stage maps, DP, Pareto front), :mod:`.epsilon` (gap errors and ε searches),
 :mod:`.assembly` (artifact stages, objective, provenance), :mod:`.design` (the entry point
-:func:`composite`), :mod:`.maximum` (max(a, b)), :mod:`.checks` (input validation).
+:func:`composite`), :mod:`.maximum` (max(a, b)); inputs are checked by :mod:`polyfit.validate`.
 """
 from .assembly import stage_from_fit, stage_image
-from .checks import ALPHA_RANGE, DEFAULT_MAX_DEGREE, FUNCTIONS, MAX_DEGREE_LIMIT, ORDERS
 from .costs import error_from_logit, logit, logit_for_error, representative_odd_coefficients, stage_cost
-from .degree_sets import DegreeSet, StageMap, candidate_degrees, pareto_front, search_degree_sets, stage_map, stage_maps
-from .design import composite
+from ...validate import ALPHA_RANGE
+from ...validate import COMPOSITE_FUNCTIONS as FUNCTIONS
+from ...validate import MAX_STAGE_DEGREE as MAX_DEGREE_LIMIT
+from .degree_sets import DEFAULT_MAX_DEGREE, DegreeSet, StageMap, candidate_degrees, pareto_front, search_degree_sets, stage_map, stage_maps
+from .design import ORDERS, composite
 from .epsilon import balanced_epsilon, best_relu_epsilon, sign_error_outside_gap, sign_stages, weighted_sign_error
 from .maximum import MaxApproximation, max_approximation
 from .sign import SignStageFit, sign_stage

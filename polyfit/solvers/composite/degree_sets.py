@@ -14,13 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...errors import ComputationError, InputError
-from .checks import (DEFAULT_MAX_DEGREE, MAX_DEPTH_LIMIT, check_alpha, check_epsilon, check_function, check_max_degree,
-                     check_max_depth)
+from ...validate import MAX_DEPTH_LIMIT, check_alpha, check_epsilon, check_function, check_max_degree, check_max_depth
 from .costs import error_from_logit, logit, stage_cost
 from .sign import interval_from_logit, next_logit, reference_from_window, reference_in_window, sign_stage
 
 Z_SPACING = 0.5
 TABLE_FLOOR = 1e-12            # below this error a stage map is extrapolated (slope (d + 1)/2)
+DEFAULT_MAX_DEGREE = 31        # largest stage degree the search considers unless told (3 … 63 allowed)
 
 
 @dataclass(frozen=True)

@@ -4,14 +4,16 @@ from __future__ import annotations
 import math
 
 from ...errors import ComputationError, InputError
+from ...validate import (MAX_DEPTH_LIMIT, check_alpha, check_bound, check_degrees, check_epsilon, check_function,
+                         check_max_degree, check_max_depth)
 from .assembly import Design, from_design, from_preset
-from .checks import (DEFAULT_MAX_DEGREE, MAX_DEPTH_LIMIT, ORDERS, check_alpha, check_bound, check_degrees, check_epsilon, check_function,
-                     check_max_degree, check_max_depth)
 from .costs import logit, logit_for_error, stage_cost
-from .degree_sets import search_degree_sets, stage_maps
+from .degree_sets import DEFAULT_MAX_DEGREE, search_degree_sets, stage_maps
 from .epsilon import balanced_epsilon, best_relu_epsilon, fit_functions, sign_stages, weighted_sign_error
 
 MAX_CANDIDATES = 12
+
+ORDERS = ("depth", "multiplications")
 
 
 def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str = "sign", domain=1.0,

@@ -30,10 +30,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from ...basis import exact, exact_chebyshev_to_monomial
+from ...basis import chebyshev_extrema, exact, exact_chebyshev_to_monomial
 from ...certificate import Certificate
 from ...errors import ComputationError, InputError
-from ...problem import chebyshev_extrema
+from ...validate import check_stage_degree
 from ..remez import Arithmetic, RemezProblem, RemezResult, remez
 from ..remez.arithmetic import positive
 
@@ -194,12 +194,6 @@ def exact_monomial_coefficients(cheb, lo, hi) -> list:
     return out
 
 
-def _check_degree(degree) -> int:
-    if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1 or degree % 2 == 0:
-        raise InputError(f"stage degree {degree!r} must be an odd positive integer (1, 3, 5, …)")
-    return int(degree)
-
-
 def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: str = "auto",
                tol: float = 1e-10, dps: int = DEFAULT_DPS, max_iterations: int = 60) -> SignStageFit:
     """Odd minimax polynomial of ``degree`` for sign on [−hi, −lo] ∪ [lo, hi] (0 < lo < hi).
@@ -218,7 +212,7 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
     >>> round(fit.error, 6), fit.coefficients[0], len(fit.reference)
     (0.085955, 0.0, 3)
     """
-    degree = _check_degree(degree)
+    degree = check_stage_degree(degree)
     if precision not in PRECISIONS:
         raise InputError(f"precision {precision!r} is not allowed; allowed: {', '.join(PRECISIONS)}")
     if not (0 < lo < hi and math.isfinite(hi)):

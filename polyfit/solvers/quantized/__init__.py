@@ -14,10 +14,9 @@ See docs/solvers/quantized.md for the math and the measurements.
 """
 from __future__ import annotations
 
-import math
-
 from ...errors import InputError
-from ...problem import FitProblem, check_integer
+from ...problem import FitProblem
+from ...validate import check_integer, check_positive_number
 from .l2 import PILLAR_STEP, l2_formulation, lattice_factor, pillar_grid, solve_l2, stated_bounds
 from .linf import CERTIFY_RTOL, DEFAULT_LINF_TIME_LIMIT, solve_linf
 from .linf_setup import LINF_DEFAULT_POINTS, MAX_INTEGER, parity_reduction
@@ -68,8 +67,6 @@ def _check_options(problem: FitProblem) -> None:
         if name in opts:
             check_integer(opts[name], name, 1)
     if "time_limit" in opts:
-        b = opts["time_limit"]
-        if isinstance(b, bool) or not isinstance(b, (int, float)) or not math.isfinite(b) or b <= 0:
-            raise InputError(f"time_limit {b!r} must be a number of seconds > 0")
+        check_positive_number(opts["time_limit"], "time_limit", "a number of seconds > 0")
     if "parity" in opts and opts["parity"] not in ("auto", True, False):
         raise InputError(f"parity {opts['parity']!r} is not allowed; allowed: 'auto', True, False")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...problem import chebyshev_extrema
+from ...basis import chebyshev_extrema
 from .highs import run_milp
 from .linf_setup import MAX_INTEGER, LinfSetup
 

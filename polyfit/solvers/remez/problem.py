@@ -21,7 +21,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as C
 
 from ... import basis as _basis
-from ...problem import chebyshev_extrema
+from ...basis import chebyshev_extrema
 
 
 @dataclass(frozen=True)

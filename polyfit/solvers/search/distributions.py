@@ -32,6 +32,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ...errors import InputError
+from ...validate import check_integer
 
 DISTRIBUTIONS = ("gaussian", "uniform", "samples")
 #: Initial grid nodes (8m + 1: the centre of a symmetric support is a panel edge at every level).
@@ -90,10 +91,8 @@ class InputDistribution:
     def __post_init__(self):
         if self.kind not in DISTRIBUTIONS:
             raise InputError(f"distribution {self.kind!r} is unknown; allowed: {', '.join(DISTRIBUTIONS)}")
-        if (isinstance(self.points, bool) or not isinstance(self.points, (int, np.integer))
-                or not 3 <= self.points <= MAX_QUADRATURE_POINTS):
-            raise InputError(f"quadrature points {self.points!r} must be an integer from 3 to {MAX_QUADRATURE_POINTS}")
-        object.__setattr__(self, "points", 8 * -(-(int(self.points) - 1) // 8) + 1)   # centre node on a panel edge
+        points = check_integer(self.points, "quadrature points", 3, MAX_QUADRATURE_POINTS)
+        object.__setattr__(self, "points", 8 * -(-(points - 1) // 8) + 1)   # centre node on a panel edge
         if isinstance(self.rtol, bool) or not isinstance(self.rtol, (int, float)) or not 1e-14 <= self.rtol <= 0.1:
             raise InputError(f"quadrature rtol {self.rtol!r} must be a number from 1e-14 to 0.1")
         p = {k: float(v) for k, v in self.params.items()}

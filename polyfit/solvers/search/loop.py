@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from ...errors import InputError
+from ...validate import check_integer
 from .evaluate import evaluate_point, portable_target
 from ...artifact import json_ready
 from .proposal import DEFAULT_ACQUISITION, import_botorch, propose, unit_bounds
@@ -93,9 +94,7 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     direction = obj.direction
     all_degrees = deg = parse_degrees(degrees)
     if max_depth is not None:
-        if (isinstance(max_depth, bool) or not isinstance(max_depth, (int, float, np.integer))
-                or not float(max_depth).is_integer() or max_depth < 1):
-            raise InputError(f"max depth {max_depth!r} must be an integer >= 1 (CKKS levels)")
+        max_depth = check_integer(max_depth, "max depth", 1)
         deg = tuple(d for d in deg if optimal_levels(d) <= max_depth)
         if not deg:
             raise InputError(f"no degree in {all_degrees[0]}..{all_degrees[-1]} fits max depth {max_depth}: "
@@ -103,10 +102,10 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
     space = SearchSpace(deg, range_bounds, tuple(bits) if bits is not None else (None,), methods)
     if strategy not in STRATEGIES:
         raise InputError(f"strategy {strategy!r} is unknown; allowed: {', '.join(STRATEGIES)}")
-    budget = _check_count("budget", budget, 1)
-    seed = _check_count("seed", seed, 0, MAX_SEED)
-    batch_size = _check_count("batch size", batch_size, 1)
-    workers = _check_count("workers", workers, 1, MAX_WORKERS)
+    budget = check_integer(budget, "budget", 1)
+    seed = check_integer(seed, "seed", 0, MAX_SEED)
+    batch_size = check_integer(batch_size, "batch size", 1)
+    workers = check_integer(workers, "workers", 1, MAX_WORKERS)
     if workers > 1 and executor is not None:
         raise InputError(f"workers {workers} and an executor were both given; give one (workers makes a process pool)")
     if n_initial is None:
@@ -114,12 +113,12 @@ def search(target="relu", *, degrees="2-9", range_bounds=(0.5, 50.0), objective=
         if budget < 2 * len(space.dims) and strategy == "bo":
             raise InputError(f"budget {budget} is less than the {2 * len(space.dims)} initial points "
                              f"a {len(space.dims)}-dimensional search needs; allowed: budget >= {2 * len(space.dims)}")
-    n_initial = _check_count("initial points", n_initial, 1)
+    n_initial = check_integer(n_initial, "initial points", 1)
     if budget < n_initial:
         raise InputError(f"budget {budget} is less than the {n_initial} initial points; allowed: budget >= initial points")
     if refine is None:
         refine = 0 if strategy != "bo" or pareto else min(budget // 3, budget - n_initial)
-    refine = _check_count("refine", refine, 0, budget - n_initial)
+    refine = check_integer(refine, "refine", 0, budget - n_initial)
     if refine and strategy != "bo":
         raise InputError(f"refine {refine} needs strategy 'bo' (random search is the unrefined baseline); use refine=0")
     acq = {**DEFAULT_OPTIONS, **(acquisition or {})}
@@ -260,14 +259,6 @@ def _acquisition_name(pareto, batch_size) -> str:
     if pareto:
         return "qLogNoisyExpectedHypervolumeImprovement"
     return "LogExpectedImprovement" if batch_size == 1 else "qLogExpectedImprovement"
-
-
-def _check_count(name, value, minimum, maximum=None) -> int:
-    if (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum
-            or (maximum is not None and value > maximum)):
-        allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
-        raise InputError(f"{name} {value!r} must be an integer {allowed}")
-    return int(value)
 
 
 def _check_not_all_failed(evaluations) -> None:

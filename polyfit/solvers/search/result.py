@@ -297,7 +297,7 @@ def _plain(value) -> str:
 def history_shape():
     """The jsonio checker of a history file: every section typed, sizes bounded."""
     from ... import jsonio
-    from ...problem import MAX_DEGREE
+    from ...validate import MAX_DEGREE
 
     count, seconds = jsonio.integer(0), jsonio.optional(jsonio.number(0))
     evaluation = jsonio.obj({

@@ -6,48 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ...errors import InputError
-from ...problem import MAX_BITS, MAX_DEGREE
+from ...validate import check_bits, parse_degrees, real_number
 
 METHODS = ("lstsq", "minimax")
-
-
-def parse_degrees(spec) -> tuple[int, ...]:
-    """``"2-9"``, ``"3,7,15,31"``, an int, or an iterable of ints → sorted unique degrees.
-
-    >>> parse_degrees("2-5"), parse_degrees("3,7,15")
-    ((2, 3, 4, 5), (3, 7, 15))
-    """
-    if isinstance(spec, str):
-        text = spec.strip()
-        try:
-            if "-" in text and "," not in text:
-                lo, hi = (int(v) for v in text.split("-"))
-                values = list(range(lo, hi + 1))
-            else:
-                lo = hi = 0
-                values = [int(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise InputError(f"degrees {spec!r} must be LO-HI (e.g. 2-9) or a list (e.g. 3,7,15,31)") from None
-        if lo > hi:
-            raise InputError(f"degree range {spec!r} is inverted; write LO-HI with LO <= HI")
-    elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
-        values = [int(spec)]
-    else:
-        try:
-            values = list(spec)
-        except TypeError:
-            raise InputError(f"degrees {spec!r} must be LO-HI, a list of integers or an iterable") from None
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values):
-            raise InputError(f"degrees {values!r} must be integers")
-    values = sorted({int(v) for v in values})
-    if not values:
-        raise InputError(f"degrees {spec!r} is empty; give at least one degree from 1 to {MAX_DEGREE}")
-    if values[0] < 1 or values[-1] > MAX_DEGREE:
-        raise InputError(f"degrees {values[0]}..{values[-1]} out of range; allowed: 1 to {MAX_DEGREE}")
-    return tuple(values)
 
 
 @dataclass(frozen=True)
@@ -69,8 +31,10 @@ class SearchSpace:
     def __post_init__(self):
         object.__setattr__(self, "degrees", parse_degrees(self.degrees))
         try:
-            lo, hi = (float(v) for v in self.range_bounds)
-        except (TypeError, ValueError):
+            if isinstance(self.range_bounds, (str, bytes)):
+                raise TypeError
+            lo, hi = (real_number(v, "range bound") for v in self.range_bounds)
+        except (TypeError, ValueError):  # InputError is a ValueError
             raise InputError(f"range bounds {self.range_bounds!r} must be two numbers LO HI") from None
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo <= 0:
             raise InputError(f"range bounds ({lo:g}, {hi:g}) must be finite with LO > 0 (the range is log-scaled)")
@@ -79,8 +43,7 @@ class SearchSpace:
         object.__setattr__(self, "range_bounds", (lo, hi))
         bits = tuple(self.bits) if self.bits is not None else (None,)
         for b in bits:
-            if b is not None and (isinstance(b, bool) or not isinstance(b, (int, np.integer)) or not 1 <= b <= MAX_BITS):
-                raise InputError(f"bits {b!r} is out of range; allowed: integers 1 to {MAX_BITS}")
+            check_bits(b)
         if not bits or len(set(bits)) != len(bits):
             raise InputError(f"bits {bits!r} must be distinct and non-empty")
         object.__setattr__(self, "bits", tuple(None if b is None else int(b) for b in bits))

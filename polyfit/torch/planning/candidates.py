@@ -28,6 +28,7 @@ import numpy as np
 from torch import nn
 
 from ...errors import ComputationError, InputError
+from ...validate import integer_list
 
 #: Activation module type → polyfit target name.
 TARGETS: dict[type, str] = {nn.ReLU: "relu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid",
@@ -69,9 +70,11 @@ def parse_spec(spec) -> CandidateSpec:
     if kind not in KINDS or len(parts) < 2:
         raise InputError(f"candidate {spec!r}: allowed forms are 'fit:D', 'fit:D:samples' and 'composite:D1,D2,...'")
     try:
-        numbers = tuple(int(p) for p in parts[1].split(","))
-    except ValueError:
-        raise InputError(f"candidate {spec!r}: degrees must be integers, got {parts[1]!r}") from None
+        numbers = integer_list(parts[1], "degrees")
+    except InputError:
+        numbers = ()
+    if not numbers:
+        raise InputError(f"candidate {spec!r}: degrees must be integers, got {parts[1]!r}")
     if kind == "fit":
         weighting = parts[2] if len(parts) > 2 else "uniform"
         if len(numbers) != 1 or not 1 <= numbers[0] <= 63 or weighting not in WEIGHTINGS or len(parts) > 3:

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ...errors import InputError
-from ...problem import check_domain
+from ...validate import check_domain
 from .sites import execution_order, frozen, parameters_between, unique_parameters
 
 
