@@ -194,7 +194,7 @@ def test_the_proxy_sensitivity_is_validated_against_measured_pairs(setup):
     planner = pft.NetworkPlanner(model, [(x,)], evaluate=evaluate, candidates=SPECS, sensitivity="proxy", progress=False)
     plan = planner.plan(depth_budget=6, max_evaluations=2, sweep=1)
     validation = plan.search["proxy_validation"]
-    assert validation["pairs"] == 3 and plan.search["phases"]["sensitivity"] == 3 * 2 + 3
+    assert validation["pairs"] == 3 and plan.search["phases_total"]["sensitivity"] == 3 * 2 + 3
     assert plan.total_depth <= 6
 
 

@@ -60,7 +60,11 @@ class CandidateSpec:
 
 
 def parse_spec(spec) -> CandidateSpec:
-    """A :class:`CandidateSpec` from itself or from ``"fit:7"``, ``"fit:7:samples"``, ``"composite:7,15"``."""
+    """A :class:`CandidateSpec` from itself or from ``"fit:7"``, ``"fit:7:samples"``, ``"composite:7,15"``.
+
+    >>> parse_spec("composite:7,15").degrees, parse_spec("fit:3:samples").label
+    ((7, 15), 'fit:3:samples')
+    """
     if isinstance(spec, CandidateSpec):
         return spec
     if not isinstance(spec, str):

@@ -238,8 +238,13 @@ class NetworkPlanner:
             if reaching:
                 best, _, value = min(reaching, key=lambda e: (e[1], -e[2]))   # the shallowest plan measured at the target
                 self.bar.phase = "local search"
-                best, value, _ = shrink(best, value, moves, self.run.measure_for("local search"), metric_target,
-                                        max_evaluations - spent, patience)
+                measure = self.run.measure_for("local search")
+                left = max_evaluations - spent
+                best, value, used = shrink(best, value, moves, measure, metric_target, left // 2, patience)
+                left -= used
+                best, value, used = self._bisect(alloc, best, value, least, moves, metric_target, left // 2, patience)
+                left -= used
+                best, value, _ = shrink(best, value, moves, measure, metric_target, left, patience)
             else:
                 message = (f"no plan reached metric_target {metric_target:g}; the best measured plan ({value:.4g} at "
                            f"depth {self.run.depth(best)}) is returned")
@@ -251,8 +256,35 @@ class NetworkPlanner:
                   "sensitivity": self.sensitivity, "max_evaluations": max_evaluations, "patience": patience,
                   "allocation": "exact (series-parallel graph)" if alloc.exact else "chain bound (graph not series-parallel)",
                   "predicted_metric": self.baseline_metric + float(sum(scores[i][k] for i, k in enumerate(best))),
-                  "phases": dict(self.run.by_phase), **info}
+                  "phases_total": dict(self.run.by_phase), **info}
         return self._assemble(best, value, sens, depth_budget, metric_target, search, notes)
+
+    def _bisect(self, alloc, best, value, least, moves, target, evaluations, patience):
+        """Bisect the depth in [least, depth(best)]: at each probe budget, a local search from the best
+        plan measured within it, stopped once it reaches ``target`` (``evaluations`` in all)."""
+        lo, hi, used = least, self.run.depth(best), 0
+        probes = max(1, math.ceil(math.log2(max(2, hi - lo + 1))))
+        per_probe = max(1, evaluations // probes)
+        while lo < hi and used + per_probe <= evaluations:
+            mid = (lo + hi) // 2
+            within = [e for e in self.run.plans() if e[1] <= mid]
+            if not within and alloc.choice(mid) is not None:   # start from the allocation at this budget
+                a = self._as_tuple(alloc.choice(mid))
+                m0, cost = self.run.measure(a, f"allocation at budget {mid}")
+                used += cost
+                within = [(a, self.run.depth(a), m0)] if math.isfinite(m0) else []
+            if not within:
+                lo = mid + 1
+                continue
+            start, _, start_value = max(within, key=lambda e: (e[2], -e[1]))
+            found, m, spent = improve(start, start_value, moves, self.run.measure_for("local search"), mid, per_probe,
+                                      patience, stop_at=target)
+            used += spent
+            if m >= target:
+                best, value, hi = found, m, self.run.depth(found)
+            else:
+                lo = mid + 1
+        return best, value, used
 
     def _reaching(self, target) -> list:
         """(assignment, depth, metric) of every plan measured so far at or above ``target``."""

@@ -14,6 +14,11 @@ allocation is then a local optimum for the moves the model ranks highest.
 
 - ``improve``: maximise the metric, keeping the network depth within the budget.
 - ``shrink``: lower the network depth, keeping the measured metric at or above the target.
+
+For a metric target the planner shrinks the shallowest plan measured at the target, then bisects
+the depth between the least possible and the result's: at each probe budget it runs ``improve``
+(stopping once the target is met) from the best plan measured within it; a last ``shrink``
+polishes what it found (half, a quarter and the rest of the evaluations).
 """
 from __future__ import annotations
 
@@ -73,10 +78,12 @@ class Moves:
 
 
 def improve(start: Assignment, start_metric: float, moves: Moves, measure: Callable[[Assignment], float],
-            budget: int, max_evaluations: int, patience: int = 10) -> tuple[Assignment, float, int]:
-    """Hill-climb on the measured metric within ``budget`` levels; returns (best, metric, measured)."""
+            budget: int, max_evaluations: int, patience: int = 10,
+            stop_at: float | None = None) -> tuple[Assignment, float, int]:
+    """Hill-climb on the measured metric within ``budget`` levels (until it reaches ``stop_at``,
+    when given); returns (best, metric, evaluations spent)."""
     current, value, used = start, start_metric, 0
-    while used < max_evaluations:
+    while used < max_evaluations and not (stop_at is not None and value >= stop_at):
         improved = False
         tried = 0
         depth_now = moves.depth(current)
