@@ -207,7 +207,7 @@ class NetworkPlan:
                         color="C0", label="Pareto front")
             for i, (label, series) in enumerate((baselines or {}).items()):
                 if series:
-                    ax.plot(*zip(*sorted(series)), "s--", color=f"C{i + 2}", label=label, ms=4)
+                    ax.plot(*zip(*sorted(series)), "s", color=f"C{i + 2}", label=label, ms=5, alpha=0.8)
             if self.metric is not None:
                 ax.plot([self.total_depth], [self.metric], "*", ms=14, color="C1", label="plan")
             if self.baseline_metric is not None:
