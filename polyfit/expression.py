@@ -26,6 +26,7 @@ import ast
 import functools
 import math
 import time
+from types import MappingProxyType
 
 import numpy as np
 
@@ -40,7 +41,7 @@ MAX_INTEGER_BITS = 1024  # integers, and constant powers b**(p/q): bits(b)·|p|
 BUILD_SECONDS = 5.0
 
 # name → (SymPy attribute, least and most arguments)
-FUNCTIONS = {
+FUNCTIONS = MappingProxyType({
     "exp": ("exp", 1, 1), "log": ("log", 1, 2), "sqrt": ("sqrt", 1, 1),
     "sin": ("sin", 1, 1), "cos": ("cos", 1, 1), "tan": ("tan", 1, 1),
     "asin": ("asin", 1, 1), "acos": ("acos", 1, 1), "atan": ("atan", 1, 1),
@@ -49,7 +50,7 @@ FUNCTIONS = {
     "erf": ("erf", 1, 1), "erfc": ("erfc", 1, 1),
     "Abs": ("Abs", 1, 1), "abs": ("Abs", 1, 1), "sign": ("sign", 1, 1),
     "Heaviside": ("Heaviside", 1, 2), "Max": ("Max", 1, MAX_ARGS), "Min": ("Min", 1, MAX_ARGS),
-}
+})
 CONSTANTS = ("pi", "E")
 ALLOWED = ("numbers, x, pi, E, + - * / **, Piecewise((expr, x < c), ..., (expr, True)) and "
            + ", ".join(sorted(set(FUNCTIONS) - {"abs"})))

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Callable
 
 import numpy as np
@@ -79,7 +81,7 @@ def _softplus(x):
 
 
 # Module-level functions (not lambdas) so that targets pickle into worker processes.
-NAMED: dict[str, Target] = {
+NAMED: Mapping[str, Target] = MappingProxyType({
     t.name: t
     for t in (
         Target("relu", "Max(0, x)", _relu, (0.0,)),
@@ -93,7 +95,7 @@ NAMED: dict[str, Target] = {
         Target("softplus", "log(1 + exp(x))", _softplus),
         Target("exp", "exp(x)", np.exp),
     )
-}
+})
 
 
 def target_names() -> list[str]:

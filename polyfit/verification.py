@@ -37,6 +37,8 @@ A new backend adds its name to :data:`polyfit.validate.VERIFY_BACKENDS` (importe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Callable
 
 import numpy as np
@@ -263,8 +265,8 @@ def _run_crypten(approx, options: VerifyOptions) -> EngineRun:
     return run_crypten(approx, options)
 
 
-RUNNERS: dict[str, Callable[..., EngineRun]] = {"ckks": _run_ckks, "openfhe": _run_openfhe,
-                                                "fixed-point": _run_fixed_point, "crypten": _run_crypten}
+RUNNERS: Mapping[str, Callable[..., EngineRun]] = MappingProxyType({
+    "ckks": _run_ckks, "openfhe": _run_openfhe, "fixed-point": _run_fixed_point, "crypten": _run_crypten})
 
 
 def format_result(result: VerifyResult) -> str:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -41,7 +42,7 @@ from ..reports import Stopwatch
 DEFAULT_SCALE_BITS = 40
 OUTER_BITS = 60
 # Largest total coeff-modulus bits for 128-bit classical security (HE standard / SEAL).
-SECURITY_128_MAX_BITS = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881}
+SECURITY_128_MAX_BITS = MappingProxyType({1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881})
 MIN_POLY_MODULUS_DEGREE = 8192
 CHAIN_ERRORS = ("scale out of bounds", "end of modulus switching chain", "transparent",
                 "parms_id", "encryption parameters are not set correctly", "mismatch")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from types import MappingProxyType
 
 from ..errors import InputError
 from ..validate import integer_text, number_text
@@ -120,9 +121,9 @@ def emit(approx, args, paths: dict) -> None:
 
 
 # -- default artifact names ----------------------------------------------------------------
-NOT_IN_NAMES = {"out", "json", "plot", "history", "quiet", "command", "run", "option_defaults"}
-NAME_TOKENS = {"method": "{}", "basis": "{}", "solver": "{}", "compat": "{}", "order": "{}", "grid": "grid-{}",
-               "points": "n{}", "input_scale": "s{}", "epsilon": "eps{}", "max_depth": "L{}", "max_degree": "maxd{}"}
+NOT_IN_NAMES = frozenset({"out", "json", "plot", "history", "quiet", "command", "run", "option_defaults"})
+NAME_TOKENS = MappingProxyType({"method": "{}", "basis": "{}", "solver": "{}", "compat": "{}", "order": "{}",
+                               "grid": "grid-{}", "points": "n{}", "input_scale": "s{}", "epsilon": "eps{}", "max_depth": "L{}", "max_degree": "maxd{}"})
 
 
 def option_defaults(parser: argparse.ArgumentParser) -> dict:

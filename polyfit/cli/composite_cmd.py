@@ -1,11 +1,10 @@
 """``polyfit composite``: composite minimax sign / ReLU / |x| / step (issue 3).
 
-One call to :func:`polyfit.solvers.composite.composite`, then the common report plus a
-stage table (degree, interval, error, depth, products per stage).
+One call to :func:`polyfit.solvers.composite.composite`, then the common report plus the
+composite's own stage table (:func:`polyfit.solvers.composite.stage_table`: the solver reads
+its provenance, the CLI does not).
 """
 from __future__ import annotations
-
-import math
 
 from ..validate import check_degrees
 from .common import (add_output_args, argument_type, artifact_name, emit, finite_float, format_number, option_defaults,
@@ -50,36 +49,8 @@ def default_name(args) -> str:
                          in_head=("preset", "degrees", "alpha", "function", "range"))
 
 
-def stage_table(approx) -> str:
-    """One line per stage: degree, interval (positive half), error, depth, products."""
-    prov = approx.provenance
-    lines = ["stages   #  degree  basis      interval (and mirror)            error        log2   depth  ct×ct"]
-    for row in prov.get("stages", []):
-        lo, hi = row["interval"]
-        log2 = row.get("log2_error")
-        lines.append(f"         {row['stage']:<2} {row['degree']:>6}  {row['basis']:<9}  [{lo:.6e}, {hi:.6e}]  "
-                     f"{row['error']:.3e}  {log2 if log2 is not None else float('-inf'):>6.2f}  {row['depth']:>5}  {row['multiplications']:>5}")
-    d = approx.depth
-    total_stage_depth = sum(r["depth"] for r in prov.get("stages", []))
-    extra = d["ckks_levels"] - total_stage_depth
-    lines.append(f"total    CKKS levels {d['ckks_levels']} = stages {total_stage_depth}"
-                 + (f" + {extra} ({approx.combine})" if extra else "")
-                 + f"; ct×ct {d['ct_ct_multiplications']}; Lattigo {d['backends']['lattigo']}, "
-                   f"OpenFHE {d['backends']['openfhe']}, TenSEAL {d['backends']['tenseal']}")
-    obj = approx.objective
-    eps = obj.get("epsilon")
-    if eps is not None:
-        lines.append(f"gap      ε = {eps:.6g} (× B; {obj.get('epsilon_choice', 'preset nominal')}); "
-                     f"sign error on |x| ≥ εB: {prov['sign_error']:.3e}"
-                     + (f" (2^{prov['log2_sign_error']:.2f})" if prov.get("log2_sign_error") is not None else ""))
-    if approx.combine in ("relu", "abs"):
-        err = prov[f"{approx.combine}_error"]
-        lines.append(f"{approx.combine:<8} max error on [-B, B] (dense grid): {err:.3e} (2^{math.log2(err):.2f})")
-    return "\n".join(lines)
-
-
 def run(args) -> int:
-    from ..solvers.composite import composite
+    from ..solvers.composite import composite, stage_table
 
     paths = planned_outputs(args, default_name(args))
     approx = composite(alpha=args.alpha, epsilon=args.epsilon, degrees=args.degrees, preset=args.preset,

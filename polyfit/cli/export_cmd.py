@@ -1,11 +1,13 @@
 """``polyfit export PATH --to tenseal|openfhe|crypten [--out FILE]``: a standalone program."""
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from .common import positive_int
 
-RUN_WITH = {"tenseal": "python3 (pip install tenseal numpy)",
-            "openfhe": "CPython 3.10 or 3.12 (pip install openfhe numpy)",
-            "crypten": "python3 with CrypTen (pip install crypten numpy)"}
+RUN_WITH = MappingProxyType({"tenseal": "python3 (pip install tenseal numpy)",
+                             "openfhe": "CPython 3.10 or 3.12 (pip install openfhe numpy)",
+                             "crypten": "python3 with CrypTen (pip install crypten numpy)"})
 
 
 def add_parser(sub) -> None:

@@ -19,12 +19,13 @@ Security: artifact content enters the program only as data literals
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from ..errors import InputError
 from ..validate import MAX_SAMPLES, check_integer
 
 ENGINES = ("tenseal", "openfhe", "crypten")
-ENGINE_NAMES = {"tenseal": "TenSEAL", "openfhe": "OpenFHE", "crypten": "CrypTen"}
+ENGINE_NAMES = MappingProxyType({"tenseal": "TenSEAL", "openfhe": "OpenFHE", "crypten": "CrypTen"})
 
 
 @dataclass(frozen=True)

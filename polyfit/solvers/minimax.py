@@ -38,6 +38,7 @@ lower = min |e| on the reference ≤ E* ≤ upper = max |e|, their relative gap,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 from numpy.polynomial import chebyshev as C
@@ -50,7 +51,7 @@ from ..validate import check_integer
 from .remez import EPS, ROUNDING_FACTOR, RemezProblem, RemezResult, dense_grid, least_squares, merge_same_sign, remez
 from .lstsq import stage_from_chebyshev
 
-DEFAULT_OPTIONS = {"tol": 1e-9, "max_iterations": 60, "parity": True, "points_per_piece": None}
+DEFAULT_OPTIONS = MappingProxyType({"tol": 1e-9, "max_iterations": 60, "parity": True, "points_per_piece": None})
 PARITY_SAMPLES = 257
 POLYNOMIAL_PART_MAX_DEGREE = 4
 POLYNOMIAL_PART_TOLERANCE = 1e-12

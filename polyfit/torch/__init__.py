@@ -1,7 +1,7 @@
 """polyfit.torch: polynomial activations in PyTorch, model surgery, profiling and export.
 
 Needs the ``torch`` extra (``pip install 'polyfit-ppml[torch]'``); the core never imports it.
-Layers, each importing only those below it (docs/architecture.md; tests/test_torch_layers.py):
+Layers, each importing only those below it (docs/architecture.md; tests/test_architecture.py):
 kernels (``kernels``, ``blocked``, ``fused``) → modules (``activations``, ``blend``,
 ``quadratic``, ``norm``, ``pooling``, ``clip``, ``dispatch``) → surgery (``discovery``,
 ``surgery``, ``fx_rewrite``, ``pool_surgery``) → profiling and export (``profiling``,

@@ -23,6 +23,7 @@ import os
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import torch
@@ -40,12 +41,12 @@ ACTIVATION_TYPES: tuple[type, ...] = (
 )
 
 #: The module class computing what a functional activation computes (by the name after the dot).
-FUNCTIONAL_KINDS: dict[str, type] = {
+FUNCTIONAL_KINDS: Mapping[str, type] = MappingProxyType({
     "relu": nn.ReLU, "relu_": nn.ReLU, "relu6": nn.ReLU6, "leaky_relu": nn.LeakyReLU, "gelu": nn.GELU,
     "silu": nn.SiLU, "mish": nn.Mish, "elu": nn.ELU, "selu": nn.SELU, "celu": nn.CELU, "softplus": nn.Softplus,
     "hardswish": nn.Hardswish, "hardsigmoid": nn.Hardsigmoid, "hardtanh": nn.Hardtanh, "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh, "logsigmoid": nn.LogSigmoid, "softsign": nn.Softsign,
-}
+})
 
 
 def functional_activations() -> dict[Any, str]:

@@ -9,6 +9,7 @@ names ``max_pool2d`` is refused the same way (module swapping alone would leave 
 from __future__ import annotations
 
 import copy
+from types import MappingProxyType
 
 import torch
 from torch import nn
@@ -20,8 +21,8 @@ from .pooling import avg_pool_like, pool_scale, sign_pool_like
 from .surgery import set_submodule
 
 #: Functional max pooling calls: ``{callable: display name}``.
-FUNCTIONAL_POOLS = {F.max_pool2d: "F.max_pool2d", torch.max_pool2d: "torch.max_pool2d",
-                    F.max_pool2d_with_indices: "F.max_pool2d_with_indices"}
+FUNCTIONAL_POOLS = MappingProxyType({F.max_pool2d: "F.max_pool2d", torch.max_pool2d: "torch.max_pool2d",
+                                     F.max_pool2d_with_indices: "F.max_pool2d_with_indices"})
 _POOL_ARGS = ("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
 
 

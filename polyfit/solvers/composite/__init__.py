@@ -44,10 +44,11 @@ from .design import ORDERS, composite
 from .epsilon import balanced_epsilon, best_relu_epsilon, sign_error_outside_gap, sign_stages, weighted_sign_error
 from .maximum import MaxApproximation, max_approximation
 from .sign import SignStageFit, sign_stage
+from .table import stage_table
 
 __all__ = ["ALPHA_RANGE", "DEFAULT_MAX_DEGREE", "DegreeSet", "FUNCTIONS", "MAX_DEGREE_LIMIT", "MaxApproximation",
            "ORDERS", "SignStageFit", "StageMap", "balanced_epsilon", "best_relu_epsilon", "candidate_degrees",
            "composite", "error_from_logit", "logit", "logit_for_error", "max_approximation", "pareto_front",
            "representative_odd_coefficients", "search_degree_sets", "sign_error_outside_gap", "sign_stage",
-           "sign_stages", "stage_cost", "stage_from_fit", "stage_image", "stage_map", "stage_maps",
+           "sign_stages", "stage_cost", "stage_from_fit", "stage_image", "stage_map", "stage_maps", "stage_table",
            "weighted_sign_error"]

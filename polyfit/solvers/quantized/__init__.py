@@ -14,6 +14,8 @@ See docs/solvers/quantized.md for the math and the measurements.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ...errors import InputError
 from ...problem import FitProblem
 from ...validate import check_integer, check_positive_number
@@ -25,12 +27,12 @@ __all__ = ["solve", "solve_l2", "solve_linf", "OPTIONS", "l2_formulation", "latt
            "stated_bounds", "parity_reduction", "PILLAR_STEP", "DEFAULT_LINF_TIME_LIMIT", "LINF_DEFAULT_POINTS",
            "MAX_INTEGER", "CERTIFY_RTOL"]
 
-OPTIONS = {
+OPTIONS = MappingProxyType({
     "integer_bound": "B ≥ 1: integers restricted to [-B, B] (L2; default: derived, non-binding; pillar: 2^(F-1))",
     "max_nodes": "node limit of the exact L2 search (default 2,000,000)",
     "time_limit": "seconds for GEKKO (L2) or HiGHS (L∞, default 120)",
     "parity": "L∞ only: 'auto' (default), True or False — fit f − shift with an odd/even polynomial",
-}
+})
 
 
 def solve(problem: FitProblem):

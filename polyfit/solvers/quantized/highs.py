@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
 #: scipy.optimize.milp status codes (``OptimizeResult.status``) in words.
-MILP_STATUS = {0: "optimal", 1: "time or iteration limit reached", 2: "model infeasible",
-               3: "model unbounded", 4: "numerical trouble or other failure"}
+MILP_STATUS = MappingProxyType({0: "optimal", 1: "time or iteration limit reached", 2: "model infeasible",
+                               3: "model unbounded", 4: "numerical trouble or other failure"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import math
 import sys
 import time
 import warnings
+from types import MappingProxyType
 
 import numpy as np
 
@@ -21,8 +22,8 @@ from .space import SearchSpace, parse_degrees
 from .twins import find_twins
 
 STRATEGIES = ("bo", "random")
-DEFAULT_OPTIONS = {**DEFAULT_ACQUISITION, "separation": 1e-3, "xtol": DEFAULT_XTOL, "cells": DEFAULT_CELLS,
-                   "probe": DEFAULT_PROBE, "contend": DEFAULT_CONTEND, "early_refine": False}
+DEFAULT_OPTIONS = MappingProxyType({**DEFAULT_ACQUISITION, "separation": 1e-3, "xtol": DEFAULT_XTOL,
+                                    "cells": DEFAULT_CELLS, "probe": DEFAULT_PROBE, "contend": DEFAULT_CONTEND, "early_refine": False})
 MAX_SEED = 2 ** 32 - 1
 MAX_WORKERS = 256
 

@@ -17,8 +17,9 @@ Three kinds:
     polynomial is fitted on [−a, a] but D weighs every x, so a range too small lets the
     polynomial explode on D's tails and a range too large wastes its accuracy: the trade-off
     the search explores. The quadrature follows the integrand (:mod:`.distributions`).
-(b) :class:`~.network.NetworkAccuracy` — a trained torch model with every activation
-    replaced by the polynomial (:mod:`.network`; torch is imported only there).
+(b) :class:`~polyfit.torch.search_objective.NetworkAccuracy` — a trained torch model with every
+    activation replaced by the polynomial (in the torch adapter, above the search: the search
+    calls it through the objective protocol, ``direction`` and ``describe``, without importing it).
 (c) :class:`CallableObjective` — any callable Approximation → score (or dict).
 
 :func:`parse_objective` turns the CLI spec strings (``gaussian:sigma=2``) into (a).
@@ -33,7 +34,6 @@ import numpy as np
 
 from ...errors import InputError
 from .distributions import DEFAULT_QUADRATURE_POINTS, DISTRIBUTIONS, QUADRATURE_RTOL, InputDistribution, load_samples
-from .network import NetworkAccuracy
 
 DIRECTIONS = ("minimize", "maximize")
 ERRORS = ("mse", "mae")
@@ -128,10 +128,10 @@ def resolve_objective(objective, direction=None):
     """
     if isinstance(objective, str):
         obj = parse_objective(objective)
-    elif isinstance(objective, (ExpectedError, NetworkAccuracy, CallableObjective)):
+    elif isinstance(objective, (ExpectedError, CallableObjective)):
         obj = objective
     elif callable(objective) and hasattr(objective, "direction") and hasattr(objective, "describe"):
-        obj = objective  # a user's objective class following the same protocol
+        obj = objective  # NetworkAccuracy (polyfit.torch) or a user's objective class following the same protocol
     elif callable(objective):
         obj = CallableObjective(objective, direction or "minimize")
     else:

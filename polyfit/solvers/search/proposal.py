@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import time
 import warnings
+from types import MappingProxyType
 
 import numpy as np
 
 from ...errors import MissingExtraError
 from .space import SearchSpace
 
-DEFAULT_ACQUISITION = {"grid": 512, "num_restarts": 0, "mc_samples": 128, "maxiter": 50, "threads": 1,
-                       "floor_decades": 2.0, "noise": None, "refit_growth": 0.15}
+DEFAULT_ACQUISITION = MappingProxyType({"grid": 512, "num_restarts": 0, "mc_samples": 128, "maxiter": 50,
+                                        "threads": 1, "floor_decades": 2.0, "noise": None, "refit_growth": 0.15})
 
 
 def import_botorch():

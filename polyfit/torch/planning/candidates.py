@@ -22,7 +22,9 @@ Spec strings are parsed by splitting on ``:`` and ``,`` (nothing is evaluated).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 from torch import nn
@@ -31,8 +33,8 @@ from ...errors import ComputationError, InputError
 from ...validate import integer_list
 
 #: Activation module type → polyfit target name.
-TARGETS: dict[type, str] = {nn.ReLU: "relu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid",
-                            nn.Tanh: "tanh", nn.Softplus: "softplus"}
+TARGETS: Mapping[type, str] = MappingProxyType({nn.ReLU: "relu", nn.GELU: "gelu", nn.SiLU: "silu",
+                                                nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", nn.Softplus: "softplus"})
 DEFAULT_FIT_DEGREES = (1, 2, 3, 5, 7, 11, 15, 23)
 DEFAULT_SAMPLE_FIT_DEGREES = (2, 3, 5, 7, 11, 15)
 DEFAULT_COMPOSITES = ((3, 3), (7, 7), (7, 15), (15, 15))
@@ -139,7 +141,7 @@ def fit_domain(lo: float, hi: float, margin: float) -> tuple[float, float]:
 def build_candidates(site: str, module: nn.Module, profile, specs, *, margin: float = DEFAULT_MARGIN,
                      designs: dict | None = None) -> tuple[list[Candidate], list[str]]:
     """The candidates of one site and notes on the specs that did not apply or failed."""
-    import polyfit as pf
+    from ...fitting import fit
 
     lo, hi = site_range(profile, site)
     is_pool = isinstance(module, nn.MaxPool2d)
@@ -158,9 +160,9 @@ def build_candidates(site: str, module: nn.Module, profile, specs, *, margin: fl
                 domain = fit_domain(lo, hi, margin)
                 basis = "chebyshev" if spec.degree > MAX_MONOMIAL_DEGREE else "monomial"
                 if spec.weighting == "samples":
-                    approx = pf.fit(target, spec.degree, domain, samples=samples, basis=basis)
+                    approx = fit(target, spec.degree, domain, samples=samples, basis=basis)
                 else:
-                    approx = pf.fit(target, spec.degree, domain, basis=basis)
+                    approx = fit(target, spec.degree, domain, basis=basis)
                 found.append(_activation(spec.label, approx, samples, target))
             elif target == "relu" or is_pool:
                 bound = margin * ((hi - lo) if is_pool else max(abs(lo), abs(hi)))
@@ -198,10 +200,10 @@ def _pool(label, approx, module: nn.MaxPool2d, bound: float) -> Candidate:
 
 def composite_design(degrees: tuple[int, ...], designs: dict):
     """``pf.composite(degrees=…, function="relu")`` on [−1, 1], computed once per degree set."""
-    import polyfit as pf
+    from ...solvers.composite import composite
 
     if degrees not in designs:
-        designs[degrees] = pf.composite(degrees=list(degrees), function="relu", domain=1.0)
+        designs[degrees] = composite(degrees=list(degrees), function="relu", domain=1.0)
     return designs[degrees]
 
 

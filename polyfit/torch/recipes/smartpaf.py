@@ -101,7 +101,7 @@ def tune_lstsq(samples, degree: int, target="relu", domain=None, site: str = "?"
     """CT by least squares: ``polyfit.fit(target, degree, domain, samples=profiled inputs)``.
 
     ``domain`` defaults to [min, max] of the samples; samples outside it are an error."""
-    import polyfit as pf
+    from ...fitting import fit
 
     x = _as_samples(samples, site)
     if domain is None:
@@ -115,7 +115,7 @@ def tune_lstsq(samples, degree: int, target="relu", domain=None, site: str = "?"
             raise InputError(f"site {site}: {exc}") from None
     if x.min() < lo or x.max() > hi:
         raise InputError(f"site {site}: samples span [{x.min():g}, {x.max():g}], outside the domain [{lo:g}, {hi:g}]")
-    return pf.fit(target, degree, (lo, hi), samples=x, **fit_options)
+    return fit(target, degree, (lo, hi), samples=x, **fit_options)
 
 
 def tune_gradient(activation: nn.Module, samples, target: Callable[[torch.Tensor], torch.Tensor] = torch.relu,

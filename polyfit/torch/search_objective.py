@@ -1,15 +1,18 @@
 """The network objective of :func:`polyfit.search` (Sisyphus): a trained torch model with every
 activation module replaced by the candidate polynomial, scored by a per-sample metric.
 
-torch and :mod:`polyfit.torch` are imported only when a :class:`NetworkAccuracy` is made or
-called (the one place the search reaches the torch adapter).
+It lives in the torch adapter, above the search (the search calls any objective with
+``direction`` and ``describe``, so it needs no import of this one); ``polyfit.search_objectives``
+re-exports it lazily, so the other objectives load without torch.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from ...errors import InputError
+from ..errors import InputError
+from .activations import PolyActivation
+from .surgery import replace_activations
 
 
 def top1_correct(outputs, labels):
@@ -62,8 +65,6 @@ class NetworkAccuracy:
         return self._replace(approx)[0]
 
     def _replace(self, approx):
-        from ...torch import PolyActivation, replace_activations
-
         net, report = replace_activations(self.model, lambda site: PolyActivation(approx),
                                           kinds=self.activation_types)
         return net.eval(), report
