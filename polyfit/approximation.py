@@ -94,8 +94,8 @@ class Stage:
         return len(self.coefficients) - 1
 
     def __call__(self, t):
-        if self.basis == "monomial":
-            return _basis.monomial_eval(self.coefficients, t)
+        if self.basis == "monomial":  # accurate at any degree: the metrics are the stored polynomial's
+            return _basis.monomial_eval_accurate(self.coefficients, t)
         return _basis.chebyshev_eval(self.coefficients, t, self.interval)
 
     def monomial_coefficients(self) -> np.ndarray:
