@@ -43,3 +43,10 @@ def test_fit_command_loads_no_third_party_package_but_numpy(flags):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "0 []", proc.stdout + proc.stderr
+
+
+def test_search_objectives_load_without_torch():
+    code = ("import sys\nfrom polyfit.search_objectives import parse_objective\n"
+            "parse_objective('gaussian:sigma=2')\nprint('torch' in sys.modules)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "False", proc.stdout + proc.stderr

@@ -5,6 +5,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import polyfit as pf
@@ -60,3 +61,25 @@ def test_readme_says_how_to_run_the_notebook():
     assert "jupyter execute examples/quickstart.ipynb" in readme and "jupyter lab examples/quickstart.ipynb" in readme
     assert re.search(r"pip install[^\n]*jupyterlab", readme)
     assert (ROOT / "examples" / "quickstart.ipynb").is_file() and os.path.isfile(ROOT / "README.md")
+
+
+def test_plot_draws_what_it_is_given_and_never_fits(monkeypatch):
+    import polyfit.fitting
+
+    approx = pf.fit("relu", degree=4, domain=5, bits=10)
+    monkeypatch.setattr(polyfit.fitting, "fit", lambda *a, **k: (_ for _ in ()).throw(AssertionError("fitted")))
+    assert len(approx.plot().axes[0].get_lines()) == 2  # target and approximation
+    assert len(approx.plot(reference=np.tanh).axes[0].get_lines()) == 3
+
+
+def test_cli_plot_of_a_quantized_stage_compares_with_the_unquantized_fit(cli, in_tmp, monkeypatch):
+    import polyfit.plot
+
+    drawn = []
+    real = polyfit.plot.plot_approximation
+    monkeypatch.setattr(polyfit.plot, "plot_approximation", lambda approx, **kw: drawn.append(kw) or real(approx, **kw))
+    path = pf.fit("relu", 4, 5, bits=10).save(in_tmp / "q.json")
+    code, _, err = cli("plot", str(path), "--out", "q.png")
+    reference = drawn[0]["reference"]
+    assert code == 0, err
+    assert reference.stages[0].quantized is None and reference.degree == 4 and reference.domain == (-5.0, 5.0)
