@@ -164,3 +164,34 @@ def test_bad_input_is_one_line_input_error(kwargs, match):
 def test_easy_targets_still_get_one_stage(function):
     a = pf.composite(alpha=1, function=function, max_degree=7)
     assert len(a.stages) >= 1 and a.metrics["max_abs_error"] <= 0.5
+
+
+# -- explicit degrees: ε chosen for them even where a wide ε collapses a stage's image ------------
+def test_a_collapsed_image_is_below_resolution_not_bad_input():
+    from polyfit.solvers.composite.epsilon import sign_stages
+    from polyfit.solvers.composite.sign import BelowResolution
+
+    # at ε = 1/4, stage 1 of [15, 15, 27] maps onto [1.0, 1.0]: its error is below float64's resolution
+    with pytest.raises(BelowResolution, match=r"stage 2 \(degree 27\).*give a smaller epsilon"):
+        sign_stages([15, 15, 27], 0.25)
+
+
+@pytest.mark.parametrize("function", ["sign", "step"])
+def test_explicit_degrees_get_the_balanced_epsilon_past_collapsing_widths(function):
+    a = pf.composite(degrees=[15, 15, 27], function=function)
+    eps = a.objective["epsilon"]
+    assert a.degrees == [15, 15, 27] and 2**-10 < eps < 2**-9
+    assert a.provenance["sign_error"] <= eps
+
+
+@pytest.mark.slow
+def test_relu_explicit_degrees_whose_epsilon_scan_collapses_stages():
+    a = pf.composite(degrees=[15, 15, 27], function="relu")   # was: "sign stage interval [1.0, 1.0]"
+    assert a.degrees == [15, 15, 27] and a.metrics["max_abs_error"] < 2**-13
+
+
+def test_epsilon_search_evaluates_high_degree_stages_in_a_stable_basis():
+    from polyfit.solvers.composite.epsilon import fit_functions, sign_stages, weighted_sign_error
+
+    fits = sign_stages([63, 63], 2.0**-9)   # stage 0 has monomial coefficients near 1e23
+    assert weighted_sign_error(fit_functions(fits), 2.0**-9) == pytest.approx(fits[-1].error, rel=1e-6)

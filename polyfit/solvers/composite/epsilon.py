@@ -10,17 +10,32 @@ import math
 
 import numpy as np
 
+from ...basis import exact_chebyshev_coefficients
 from ...errors import ComputationError
-from .sign import SignStageFit, sign_stage
+from .sign import BelowResolution, SignStageFit, sign_stage
 
 
 def sign_stages(degrees, epsilon: float) -> list[SignStageFit]:
-    """Remez stage by stage: stage 0 on [ε, 1], each next one on the previous image."""
+    """Remez stage by stage: stage 0 on [ε, 1], each next one on the previous image.
+
+    Raises:
+        BelowResolution: a stage's error is below its arithmetic's resolution, or its input
+            interval (the previous image [1 − τ, 1 + τ]) is one float64 value because τ is
+            below float64's resolution of 1: ε is wider than these degrees need.
+        ComputationError: a stage's exchange did not converge.
+    """
     lo, hi = float(epsilon), 1.0
     fits = []
     for i, degree in enumerate(degrees):
+        if i and not lo < hi:
+            raise BelowResolution(
+                f"stage {i} (degree {degree}) has nothing to fit: stage {i - 1} maps [ε, 1] onto [{lo!r}, {hi!r}], "
+                f"a single float64 value (its sign error {fits[-1].error:.1e} is below float64's resolution of 1); "
+                f"ε = {float(epsilon):.6g} is wider than degrees {list(degrees)} need: give a smaller epsilon or fewer stages")
         try:
             fit = sign_stage(degree, lo, hi)
+        except BelowResolution as exc:
+            raise BelowResolution(f"stage {i} (degree {degree}) cannot be certified: {exc}") from None
         except ComputationError as exc:
             raise ComputationError(f"stage {i} (degree {degree}) did not converge: {exc}") from None
         fits.append(fit)
@@ -48,7 +63,23 @@ def sign_error_outside_gap(stage_functions, epsilon: float) -> float:
 
 
 def fit_functions(fits):
-    return [lambda t, c=np.asarray(f.coefficients): np.polynomial.polynomial.polyval(t, c) for f in fits]
+    """Each stage as a float64 function of its input, in the basis the artifact would store it
+    (:func:`polyfit.solvers.composite.assembly.stage_from_fit`'s rule): Horner on the monomial
+    coefficients when their rounding, ≈ max|c_k|·(d + 1)·16·2^−53, is below 1 % of the smallest
+    stage error; else Clenshaw on the exact Chebyshev series over [−U, U], U the upper end of the
+    stage's interval (degree 63 on [2^−12, 1] has monomials near 1e23: Horner gives noise there,
+    and the next stage overflows on it)."""
+    tolerance = min(f.error for f in fits)
+    out = []
+    for f in fits:
+        c = np.asarray(f.coefficients, dtype=float)
+        if float(np.max(np.abs(c))) * (f.degree + 1) * 16 * np.finfo(float).eps <= 0.01 * tolerance:
+            out.append(lambda t, c=c: np.polynomial.polynomial.polyval(t, c))
+            continue
+        half_width = float(f.interval[1])
+        cheb = np.array([float(v) for v in exact_chebyshev_coefficients(f.exact, half_width)])
+        out.append(lambda t, b=cheb, u=half_width: np.polynomial.chebyshev.chebval(np.asarray(t, dtype=float) / u, b))
+    return out
 
 
 def best_relu_epsilon(degrees, *, center: float | None = None,
@@ -95,6 +126,8 @@ def balanced_epsilon(degrees) -> tuple[float, list[SignStageFit]]:
         try:
             fits = sign_stages(degrees, 2.0 ** mid)
             ok = fits[-1].error <= 2.0 ** mid
+        except BelowResolution:      # more accurate than float64/mpmath resolve: error ≤ ε
+            fits, ok = None, True
         except ComputationError:
             fits, ok = None, False
         if ok:

@@ -205,8 +205,9 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
         max_iterations: exchange iterations allowed per arithmetic before giving up.
 
     Raises:
-        ComputationError: the exchange did not converge, or the error is below the
-            arithmetic's resolution (the message names the degree).
+        ComputationError: the exchange did not converge; :class:`BelowResolution` (a
+            ComputationError) when the error is below the arithmetic's resolution (the message
+            names the degree).
 
     >>> fit = sign_stage(3, 0.5, 1.0)
     >>> round(fit.error, 6), fit.coefficients[0], len(fit.reference)
@@ -250,10 +251,16 @@ def sign_stage(degree: int, lo: float, hi: float, *, reference=None, precision: 
     return _stage_fit(degree, lo, hi, result, tol)
 
 
+class BelowResolution(ComputationError):
+    """A stage more accurate than its arithmetic resolves: its error is below the rounding floor,
+    or (:func:`polyfit.solvers.composite.epsilon.sign_stages`) the previous stage's image is a
+    single float64 value. Nothing can be certified, but the composite is not short of accuracy."""
+
+
 def _certified(result: RemezResult, label: str) -> RemezResult:
     """``result`` unless its lower bound is lost in rounding (then nothing is certified)."""
     if result.lower_bound <= result.rounding_floor:
-        raise ComputationError(f"Remez for {label}: the minimax error ({result.upper_bound:.1e}) is below "
+        raise BelowResolution(f"Remez for {label}: the minimax error ({result.upper_bound:.1e}) is below "
                                f"{result.arithmetic}'s resolution ({result.rounding_floor:.0e}): no alternation "
                                "can be certified")
     return result
