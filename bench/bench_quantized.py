@@ -6,15 +6,20 @@
    case under its own formulation. Prints objective ratio gekko/exact (≥ 1: exact is the
    optimum) and time ratio gekko/exact, with their medians. A GEKKO run that hits its time
    limit returns nothing; its time then counts as the limit (a lower bound of its time).
-2. L∞: sigmoid degree 15 on [-8, 8], t = x/8, F = 8/10/12: max error of the certified MILP
-   optimum against Sollya fpminimax (published 9.71e-4 / 9.14e-4 / 8.85e-4) and against
-   rounding the float minimax, with the solve time.
+2. L∞ (``method="minimax"``: Remez float reference, lattice incumbent, HiGHS MILP exchange
+   rounds, certificate): sigmoid degree 15 on [-8, 8], t = x/8, F = 8/10/12, and issue 15's
+   three commands (sigmoid d31 F16, tanh d25 F14 on [-4, 4], gelu d31 F16): max error against
+   Sollya fpminimax's (published/issue numbers; ``bench/bench_fpminimax.py`` runs Sollya
+   itself), against rounding the float minimax and against the float minimax itself, with the
+   first incumbent, the certificate (certified, or the gap to the proven lower bound) and the
+   solve time.
 
-    python bench/bench_quantized.py [--quick] [--gekko-time-limit 15]
+    python bench/bench_quantized.py [--quick] [--only l2|linf] [--gekko-time-limit 15]
 """
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import warnings
@@ -31,7 +36,10 @@ L2_CASES = [
 ]
 QUICK_CASES = L2_CASES[:3]
 PILLAR_CASE = ("relu", 8, 5.0, 12)
-FPMINIMAX = {8: 9.71e-4, 10: 9.14e-4, 12: 8.85e-4}
+# (target, degree, range, F): fpminimax's error at the same size (Sollya; published / issue 15)
+LINF_CASES = {("sigmoid", 15, 8.0, 8): 9.71e-4, ("sigmoid", 15, 8.0, 10): 9.14e-4, ("sigmoid", 15, 8.0, 12): 8.85e-4,
+              ("sigmoid", 31, 8.0, 16): 2.14e-6, ("tanh", 25, 4.0, 14): 6.03e-5, ("gelu", 31, 8.0, 16): 4.87e-5}
+QUICK_LINF = [("sigmoid", 15, 8.0, 8)]
 
 
 def compare_l2(target, degree, rng, bits, *, compat=None, gekko_limit=15.0):
@@ -64,26 +72,33 @@ def l2_table(cases, gekko_limit, pillar_limit):
           f"objective ratios where gekko answered: median {statistics.median(obj_ratios):.4g}, max {max(obj_ratios):.4g}")
 
 
-def linf_table(bits_list):
-    print("\nL∞  sigmoid degree 15 on [-8, 8], t = x/8 (exact MILP, HiGHS) vs fpminimax and naive rounding")
-    print(f"{'F':>3}{'max error':>12}{'fpminimax':>12}{'ratio':>8}{'naive':>12}{'float':>12}{'time s':>9}  certified")
-    for bits in bits_list:
-        a, t = timed(lambda: pf.fit("sigmoid", degree=15, domain=8, bits=bits, method="minimax", input_scale=0.125))
-        p = a.provenance
-        err = a.metrics["max_abs_error"]
-        print(f"{bits:>3}{err:>12.4e}{FPMINIMAX[bits]:>12.3e}{err / FPMINIMAX[bits]:>8.4f}{p['naive_rounding_error']:>12.4e}"
-              f"{p['float_minimax_error']:>12.4e}{t:>9.2f}  {p['certified']}")
+def linf_table(cases):
+    print("\nL∞  quantized minimax (float Remez → lattice incumbent → HiGHS MILP rounds) vs fpminimax, "
+          "naive rounding and the float minimax")
+    print(f"{'case':<22}{'max error':>12}{'fpminimax':>12}{'ratio':>8}{'naive':>12}{'float':>12}{'time s':>8}  "
+          f"{'first incumbent':<34}certificate")
+    for target, degree, rng, bits in cases:
+        a, t = timed(lambda: pf.fit(target, degree=degree, domain=rng, bits=bits, method="minimax", input_scale=1 / rng))
+        p, cert = a.provenance, a.provenance["certificate"]
+        err, theirs = a.metrics["max_abs_error"], LINF_CASES[(target, degree, rng, bits)]
+        state = "certified" if cert["certified"] else f"gap {cert['gap']:.1e}"
+        print(f"{f'{target} d{degree} r{rng:g} F{bits}':<22}{err:>12.4e}{theirs:>12.3e}{err / theirs:>8.4f}"
+              f"{p['naive_rounding_error']:>12.4e}{p['float_minimax_error'] or math.nan:>12.4e}{t:>8.2f}  "
+              f"{p['first_incumbent']['kind']:<34}{state}")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="three L2 cases and F = 8 only")
+    parser.add_argument("--quick", action="store_true", help="three L2 cases and sigmoid d15 F = 8 only")
+    parser.add_argument("--only", choices=("l2", "linf"), help="run one of the two tables")
     parser.add_argument("--gekko-time-limit", type=float, default=15.0)
     parser.add_argument("--pillar-time-limit", type=float, default=150.0)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore", DeprecationWarning)  # GEKKO's numpy 2 warning
-    l2_table(QUICK_CASES if args.quick else L2_CASES, args.gekko_time_limit, args.pillar_time_limit)
-    linf_table([8] if args.quick else [8, 10, 12])
+    if args.only != "linf":
+        l2_table(QUICK_CASES if args.quick else L2_CASES, args.gekko_time_limit, args.pillar_time_limit)
+    if args.only != "l2":
+        linf_table(QUICK_LINF if args.quick else list(LINF_CASES))
     return 0
 
 
