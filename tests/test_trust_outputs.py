@@ -267,3 +267,19 @@ def test_composite_options_change_the_name(cli, in_tmp):
         assert code == 0, err
         names.add(out.split("artifact ", 1)[1].split()[0])
     assert len(names) == 3
+
+
+def test_a_reader_that_closes_the_pipe_ends_quietly_with_sigpipe_status(tmp_path):
+    """``polyfit report a.json | head -1``: no BrokenPipeError traceback, exit 128 + SIGPIPE."""
+    artifact = tmp_path / "a.json"
+    pf.fit("relu", degree=4, domain=5).save(artifact)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before polyfit writes its first line
+    try:
+        proc = subprocess.run([sys.executable, "-c", "import sys; from polyfit.cli import main; sys.exit(main())",
+                               "report", str(artifact)], stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141
+    assert proc.stderr == ""

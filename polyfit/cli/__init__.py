@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import threading
@@ -66,9 +67,27 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"polyfit {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _reader_went_away()
     finally:
         if installed:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _reader_went_away() -> int:
+    """The reader of stdout or stderr closed its end (``polyfit report a.json | head -1``).
+
+    Quiet, as a Unix filter killed by SIGPIPE: both streams are pointed at /dev/null so the
+    interpreter's final flush cannot raise again, and the exit status is 128 + SIGPIPE (141).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError):  # a replaced stream without a descriptor: nothing to redirect
+            pass
+    os.close(devnull)
+    return 128 + 13
 
 
 def _one_line(exc: Exception) -> str:
