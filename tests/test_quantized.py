@@ -398,3 +398,32 @@ def test_gekko_temp_folder_is_removed_on_sigterm(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 128 + signal.SIGTERM
     assert list(tmp_path.iterdir()) == []
+
+
+def test_linf_time_limit_warning_names_the_total_not_the_last_run(monkeypatch):
+    import scipy.optimize
+
+    monkeypatch.setattr(scipy.optimize, "milp", _failing_milp(1, "Time limit reached. (HiGHS Status 13: Time limit reached)"))
+    clock = iter(range(0, 10**6, 1000))  # every perf_counter() reading is 1000 s after the last
+    monkeypatch.setattr("polyfit.solvers.quantized.linf.time.perf_counter", lambda: float(next(clock)))
+    a = pf.fit("sigmoid", degree=15, domain=8, bits=10, method="minimax", input_scale=0.125, time_limit=7)
+    assert "time limit 7 s reached" in a.provenance["certificate"]["message"]
+
+
+def test_cli_time_limit_reaches_the_linf_search(cli, in_tmp):
+    code, _, err = cli("fit", "--function", "sigmoid", "--degree", "9", "--range", "8", "--bits", "10",
+                       "--input-scale", "auto", "--method", "minimax", "--time-limit", "3", "--out", "s.json")
+    assert code == 0, err
+    assert pf.load(in_tmp / "s.json").provenance["options"]["time_limit"] == 3
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--time-limit", "3"), "needs --bits"),
+    (("--bits", "10", "--time-limit", "3"), "max_nodes"),
+    (("--bits", "10", "--method", "minimax", "--time-limit", "0"), "time_limit 0"),
+    (("--bits", "10", "--method", "minimax", "--time-limit", "nan"), "time_limit nan"),
+])
+def test_cli_time_limit_refused_where_it_means_nothing(args, words, cli, in_tmp):
+    code, _, err = cli("fit", "--degree", "4", "--range", "5", *args)
+    assert code == 2 and words in err and "Traceback" not in err
+    assert list(in_tmp.iterdir()) == []

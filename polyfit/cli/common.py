@@ -123,7 +123,8 @@ def emit(approx, args, paths: dict) -> None:
 # -- default artifact names ----------------------------------------------------------------
 NOT_IN_NAMES = frozenset({"out", "json", "plot", "history", "quiet", "command", "run", "option_defaults"})
 NAME_TOKENS = MappingProxyType({"method": "{}", "basis": "{}", "solver": "{}", "compat": "{}", "order": "{}",
-                               "grid": "grid-{}", "points": "n{}", "input_scale": "s{}", "epsilon": "eps{}", "max_depth": "L{}", "max_degree": "maxd{}"})
+                               "grid": "grid-{}", "points": "n{}", "input_scale": "s{}", "epsilon": "eps{}", "max_depth": "L{}", "max_degree": "maxd{}",
+                               "time_limit": "t{}s"})
 
 
 def option_defaults(parser: argparse.ArgumentParser) -> dict:

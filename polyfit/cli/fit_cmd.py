@@ -5,6 +5,8 @@ import contextlib
 import sys
 import warnings
 
+from ..errors import InputError
+
 from .common import (add_output_args, artifact_name, domain_from_args, domain_label, emit, finite_float, option_defaults,
                      planned_outputs, positive_int, target_label)
 
@@ -69,6 +71,9 @@ def add_parser(sub) -> None:
                         "default: the raw variable (with --bits, a warning gives the measured error of 'auto' "
                         "when it is more than 2x smaller)")
     p.add_argument("--compat", choices=("pillar",), help="PILLAR's exact quantized formulation (needs --bits)")
+    p.add_argument("--time-limit", type=finite_float, metavar="S",
+                   help="seconds for the quantized search: --method minimax --bits F (default 10; a search cut short "
+                        "returns its best polynomial with the gap to its proven lower bound) or --solver gekko")
     add_output_args(p)
     p.set_defaults(run=run, option_defaults=option_defaults(p))
 
@@ -86,9 +91,14 @@ def run(args) -> int:
     target = resolve_target(args)
     paths = planned_outputs(args, default_name(args, target))
     domain = domain_from_args(args)
+    options = {}
+    if args.time_limit is not None:
+        if args.bits is None:
+            raise InputError(f"--time-limit {args.time_limit:g} bounds the quantized search: it needs --bits")
+        options["time_limit"] = args.time_limit
     with warnings_to_stderr("fit"):
         approx = fit(target, args.degree, domain, bits=args.bits, method=args.method, solver=args.solver,
                      points=args.points, grid=args.grid, basis=args.basis, input_scale=args.input_scale,
-                     compat=args.compat)
+                     compat=args.compat, **options)
     emit(approx, args, paths)
     return 0

@@ -30,7 +30,7 @@ __all__ = ["solve", "solve_l2", "solve_linf", "OPTIONS", "l2_formulation", "latt
 OPTIONS = MappingProxyType({
     "integer_bound": "B ≥ 1: integers restricted to [-B, B] (L2; default: derived, non-binding; pillar: 2^(F-1))",
     "max_nodes": "node limit of the exact L2 search (default 2,000,000)",
-    "time_limit": "seconds for GEKKO (L2) or HiGHS (L∞, default 120)",
+    "time_limit": f"seconds for GEKKO (L2; default: none) or the L∞ search (default {DEFAULT_LINF_TIME_LIMIT:g})",
     "parity": "L∞ only: 'auto' (default), True or False — fit f − shift with an odd/even polynomial",
 })
 
@@ -57,6 +57,9 @@ def solve(problem: FitProblem):
         return solve_linf(problem)
     if "parity" in problem.options:
         raise InputError("parity is an option of method minimax with bits; the L2 solver has no parity restriction")
+    if "time_limit" in problem.options and problem.solver == "exact":
+        raise InputError("time_limit bounds GEKKO (solver gekko) or the L∞ search (method minimax); the exact L2 "
+                         "search is bounded by max_nodes")
     return solve_l2(problem)
 
 

@@ -84,6 +84,8 @@ def solve_linf(problem: FitProblem):
             "the incumbent meets the float lower bound"
     else:
         cause = state.cause or "the exchange stopped"
+        if time.perf_counter() >= deadline:  # the last run's own limit was only what was left of the total
+            cause = f"time limit {time_limit:g} s reached (option time_limit; --time-limit on the CLI)"
         message = f"optimality not certified: {cause}; gap {gap_abs / max(state.best_error, 1e-300):.2e} to the proven lower bound"
         notes.append(message + "; the result is the best found")
     certificate = Certificate("milp", certified, exact_error, bound, message)
