@@ -93,3 +93,17 @@ def test_fixed_point_verify_of_a_composite_does_not_crash():
     a = pf.composite(preset="f2g2", function="sign")
     d = verify(a, backend="fixed-point", samples=64).to_dict()
     assert "accuracy vs artifact" in {c["name"] for c in d["claims"]}
+
+
+def test_domain_failures_are_not_excused_by_the_stress_range():
+    # relu composite [3, 3] at F = 30: 54 of 256 domain elements fail; outside the domain the
+    # composite diverges (stress-range probability 1). A record hand-edited to p = 1e-9 passed
+    # when domain and stress failures were pooled against max(recorded, stress) = 1.
+    import dataclasses
+
+    a = pf.composite(degrees=[3, 3], function="relu", domain=4)
+    record = dict(ms.schedule_report(a, 30, a.precision["input_bound"], 64), failure_probability=1e-9)
+    edited = dataclasses.replace(a, precision={**a.precision, "mpc_schedule": record})
+    r = verify(edited, backend="fixed-point", frac_bits=30)
+    claim = {c.name: c for c in r.claims}["precision.mpc_schedule.failure_probability"]
+    assert not claim.ok and r.details["mpc_schedule"]["failed_elements"]["domain"] > 10
