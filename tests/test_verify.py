@@ -216,3 +216,12 @@ def test_fixed_point_accuracy_ignores_the_sign_gap():
 def test_samples_are_bounded():
     with pytest.raises(InputError, match="samples 100000 must be an integer from 2 to 16384"):
         verify(pf.fit("relu", 4, 5, bits=10), backend="fixed-point", samples=100000)
+
+
+def test_crypten_timing_line_speaks_of_secret_shares_not_ciphertexts():
+    from polyfit.verification import VerifyResult, format_result
+
+    r = VerifyResult("crypten", True, (), 0.0, 0.0, None, 1.0, {"seconds_per_evaluation": 0.03, "samples": 256,
+                                                                  "parties": 3})
+    line = format_result(r).splitlines()[-1]
+    assert "ciphertext" not in line and "256 secret-shared samples, 3 parties" in line
