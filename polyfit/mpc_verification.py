@@ -116,9 +116,19 @@ def rounding_steps(schedule) -> int:
     return 1 + sum(1 for op in schedule.ops if schedule.truncation_bits(op) > 0 or (op.kind == "lin" and op.const))
 
 
+def plan_rounding_steps(plan) -> int:
+    """Roundings of the plan's truncation model: the input encoding, each truncated product,
+    each product by a non-integer constant, each encoded constant added."""
+    from .plan import is_integer
+
+    return 1 + sum(1 for op in plan.ops if op.kind in ("mul", "add_const")
+                   or (op.kind == "mul_const" and not is_integer(op.const)))
+
+
 def run_fixed_point(approx, options):
     """The fixed-point runner (module docstring): plan claims plus the MPC schedule's claims."""
     from .backends import fixed_point
+    from .plan import approximation_plan
     from .precision import GRID_POINTS, default_frac_bits, input_grid, precision_report
 
     stored = approx.precision or {}
@@ -141,7 +151,9 @@ def run_fixed_point(approx, options):
     if ring_bits > 64:  # the plan model alone (exact Python integers)
         details["mpc_schedule"] = "not simulated: the MPC simulation supports rings of at most 64 bits"
         run = fixed_point.run(approx, samples, frac_bits, ring_bits)
-        return EngineRun(samples, run.outputs, tuple(claims), None, details, 2.0 ** -frac_bits)
+        steps = plan_rounding_steps(approximation_plan(approx))
+        details["rounding_steps"] = steps
+        return EngineRun(samples, run.outputs, tuple(claims), None, details, steps * 2.0 ** -frac_bits)
     try:
         schedule, record, origin = schedule_and_record(approx, frac_bits, ring_bits)
     except ValueError as exc:

@@ -107,3 +107,10 @@ def test_domain_failures_are_not_excused_by_the_stress_range():
     r = verify(edited, backend="fixed-point", frac_bits=30)
     claim = {c.name: c for c in r.claims}["precision.mpc_schedule.failure_probability"]
     assert not claim.ok and r.details["mpc_schedule"]["failed_elements"]["domain"] > 10
+
+
+def test_wide_ring_tolerance_counts_every_rounding_step_of_the_plan(headline):
+    # 128-bit ring, F = 52: the plan's seven roundings give 8.9e-16; the tolerance was one 2^-52
+    r = verify(headline, backend="fixed-point", ring_bits=128, frac_bits=52, samples=64)
+    assert r.ok, r.failed
+    assert r.tolerance == r.details["rounding_steps"] * 2.0 ** -52 and r.details["rounding_steps"] > 1
