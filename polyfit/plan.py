@@ -377,11 +377,15 @@ def stage_input_radii(approximation) -> list[float]:
 CHOP = 4 * np.finfo(float).eps  # interpolation noise below this (relative) is set to exact zero
 
 
-def chebyshev_plan_coefficients(approximation, input_multiplier: float = 1.0) -> list[np.ndarray]:
+def chebyshev_plan_coefficients(approximation, input_multiplier: float = 1.0,
+                                input_offset: float = 0.0) -> list[np.ndarray]:
     """Chebyshev coefficients on [−1, 1] of each stage as the Chebyshev schedule evaluates it.
 
-    Stage 1 reads u = input_multiplier · x, so it is q_1(u) = s_1(ρ u) with
-    ρ = input_scale / input_multiplier; every later stage k reads w_k = v_k / R_k
+    Stage 1 reads u = input_multiplier · x + input_offset, so it is q_1(u) = s_1(ρ (u − b))
+    with ρ = input_scale / input_multiplier and b = input_offset (an affine u maps a domain
+    that is not symmetric about 0, such as [1, 9], exactly onto [−1, 1]; u = x / max|x| would
+    leave [−1, 1/9] where a high-degree stage, evaluated on [−1, 1], is huge); every later
+    stage k reads w_k = v_k / R_k
     (:func:`stage_input_radii`), so q_k(w) = s_k(R_k w), and each stage's output is divided by
     the next stage's R (no level spent). The last stage folds ``combine`` as
     :func:`plan_coefficients` does ((1 + s)/2 for relu/step, 1/input_multiplier for relu/abs).
@@ -396,15 +400,18 @@ def chebyshev_plan_coefficients(approximation, input_multiplier: float = 1.0) ->
     """
     stages = approximation.stages
     radii = stage_input_radii(approximation)
-    multiplier = float(input_multiplier)
+    multiplier, offset = float(input_multiplier), float(input_offset)
+    if offset != 0.0 and approximation.combine in ("relu", "abs"):
+        raise ValueError("an input offset needs x = (u − b)/m for relu/abs; the plan has no such step")
     out = []
     for k, stage in enumerate(stages):
         inner = approximation.input_scale / multiplier if k == 0 else radii[k]
+        shift = offset if k == 0 else 0.0
         last = k == len(stages) - 1
         outer = 1.0 if last else radii[k + 1]
 
-        def q(w, stage=stage, inner=inner, outer=outer, last=last):
-            v = stage(inner * np.asarray(w, dtype=float)) / outer
+        def q(w, stage=stage, inner=inner, shift=shift, outer=outer, last=last):
+            v = stage(inner * (np.asarray(w, dtype=float) - shift)) / outer
             if last and approximation.combine in ("relu", "step"):
                 v = 0.5 * (1.0 + v)
             if last and approximation.combine in ("relu", "abs") and multiplier != 1.0:
@@ -420,10 +427,12 @@ def chebyshev_plan_coefficients(approximation, input_multiplier: float = 1.0) ->
     return out
 
 
-def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str = "monomial") -> Plan:
+def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str = "monomial",
+                       input_offset: float = 0.0) -> Plan:
     """Plan for a whole :class:`~polyfit.approximation.Approximation`.
 
-    Register 0 holds u = input_multiplier · x (1 by default: the plan's input is x itself;
+    Register 0 holds u = input_multiplier · x + input_offset (offset: Chebyshev basis and
+    combine none/step only, :func:`chebyshev_plan_coefficients`; multiplier 1 by default: the plan's input is x itself;
     the CKKS backend encrypts u = x / max|x| so every power stays in [-1, 1], and in a
     network the multiplier folds into the preceding linear layer). ``input_scale`` is
     folded into the first stage's coefficients, so it costs no level. Each stage is
@@ -438,8 +447,10 @@ def approximation_plan(approximation, input_multiplier: float = 1.0, basis: str 
     """
     if basis not in PLAN_BASES:
         raise ValueError(f"unknown plan basis {basis!r}; allowed: {', '.join(PLAN_BASES)}")
+    if input_offset != 0.0 and basis != "chebyshev":
+        raise ValueError("an input offset is supported in the chebyshev plan basis only")
     stage_coefficients, ends_with_input = plan_coefficients(approximation, input_multiplier)
     if basis == "chebyshev":
-        stage_coefficients = chebyshev_plan_coefficients(approximation, input_multiplier)
+        stage_coefficients = chebyshev_plan_coefficients(approximation, input_multiplier, input_offset)
     baby = [_best_baby_steps(c, basis)[0] for c in stage_coefficients]
     return _plan_stages(stage_coefficients, ends_with_input, baby, basis)

@@ -154,22 +154,27 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
 
 # -- CKKS (TenSEAL) ---------------------------------------------------------------------
 def ckks_plan(approx, plan_plain):
-    """The plan the CKKS backend runs: (input multiplier, basis, plan).
+    """The plan the CKKS backend runs: (input multiplier m, input offset b, basis, plan).
 
-    The encrypted input is u = x / max|x| and every later stage's input is scaled into
-    [−1, 1] (folded into the coefficients), so the schedule runs in the Chebyshev basis on
-    values in [−1, 1]; the result must have the reported plan's depth, else the monomial
-    basis, else the plain plan (input x, monomial basis) is used.
+    The encrypted input is u = m·x + b, the domain mapped onto [−1, 1]
+    (:func:`polyfit.backends.ckks.input_map`; u = x / max|x| for relu/abs), and every later
+    stage's input is scaled into [−1, 1] (folded into the coefficients), so the schedule runs
+    in the Chebyshev basis on values in [−1, 1]; the result must have the reported plan's
+    depth, else the monomial basis on u = x / max|x|, else the plain plan (input x, monomial
+    basis) is used.
     """
     from .backends import ckks
     from .plan import approximation_plan
 
+    multiplier, offset = ckks.input_map(approx.domain, approx.combine)
+    plan = approximation_plan(approx, multiplier, "chebyshev", offset)
+    if plan.depth == plan_plain.depth:
+        return multiplier, offset, "chebyshev", plan
     multiplier = ckks.input_multiplier(approx.domain)
-    for basis in ("chebyshev", "monomial"):
-        plan = approximation_plan(approx, multiplier, basis)
-        if plan.depth == plan_plain.depth:
-            return multiplier, basis, plan
-    return 1.0, "monomial", plan_plain
+    plan = approximation_plan(approx, multiplier, "monomial")
+    if plan.depth == plan_plain.depth:
+        return multiplier, 0.0, "monomial", plan
+    return 1.0, 0.0, "monomial", plan_plain
 
 
 def _run_ckks(approx, options: VerifyOptions) -> EngineRun:
@@ -185,13 +190,15 @@ def _run_ckks(approx, options: VerifyOptions) -> EngineRun:
                             "" if int(reported) == plan_plain.depth else
                             f"the artifact reports {reported} levels but its plan needs {plan_plain.depth}"))
     chain = options.levels if options.levels is not None else int(reported if reported is not None else plan_plain.depth)
-    multiplier, basis, plan = ckks_plan(approx, plan_plain)
+    multiplier, offset, basis, plan = ckks_plan(approx, plan_plain)
     x = sample_inputs(approx, options.samples)
-    details = {"samples": int(len(x)), "input_multiplier": multiplier, "plan_basis": basis, "plan_depth": plan.depth,
+    encoded = x * multiplier + offset
+    details = {"samples": int(len(x)), "input_multiplier": multiplier, "input_offset": offset, "plan_basis": basis,
+               "plan_depth": plan.depth,
                "ct_ct_multiplications": plan.ct_ct_multiplications,
                "scalar_multiplications": plan.scalar_multiplications}
     try:
-        run = ckks.run_plan(plan, x * multiplier, chain)
+        run = ckks.run_plan(plan, encoded, chain)
     except ckks.ChainExhausted as exc:
         claims.append(Claim(f"runs at {chain} levels", chain, None, False, str(exc)))
         details["parameters"] = ckks.choose_parameters(chain, slots=len(x)).to_dict()
@@ -200,7 +207,7 @@ def _run_ckks(approx, options: VerifyOptions) -> EngineRun:
                         f"finished, {run.levels_used} level(s) consumed"))
     if options.check_tight and chain == plan.depth and chain >= 1:
         try:
-            ckks.run_plan(plan, x * multiplier, chain - 1)
+            ckks.run_plan(plan, encoded, chain - 1)
             claims.append(Claim(f"fails at {chain - 1} levels", "fails", "succeeded", False,
                                 f"the plan also finished on {chain - 1} levels: the depth report is not tight"))
         except ckks.ChainExhausted as exc:

@@ -354,6 +354,16 @@ def run_plan(plan: Plan, inputs, levels: int, scale_bits: int = DEFAULT_SCALE_BI
     return CKKSRun(outputs, int(consumed), evaluation.elapsed, encryption.elapsed, params)
 
 
+def input_map(domain, combine: str = "none") -> tuple[float, float]:
+    """(m, b) of the encrypted input u = m·x + b ∈ [−1, 1]: the affine map of [lo, hi] onto
+    [−1, 1] (m = 2/(hi − lo), b = −(hi + lo)/(hi − lo)); u = x / max|x| (b = 0) for relu/abs,
+    whose final product needs x itself, and for a domain symmetric about 0 (the same map)."""
+    lo, hi = float(domain[0]), float(domain[1])
+    if combine in ("relu", "abs") or lo == -hi or not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+        return input_multiplier(domain), 0.0
+    return 2.0 / (hi - lo), -(hi + lo) / (hi - lo)
+
+
 def input_multiplier(domain) -> float:
     """1 / max|x| over the domain: the encrypted input u = x / max|x| lies in [−1, 1]."""
     bound = max(abs(float(domain[0])), abs(float(domain[1])))

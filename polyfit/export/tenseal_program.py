@@ -1,7 +1,8 @@
 """`polyfit export --to tenseal`: polyfit's evaluation plan as data, run by a small interpreter.
 
 ``SCHEDULE`` is the plan ``polyfit verify --backend ckks`` runs (:func:`polyfit.verification.
-ckks_plan`): the encrypted input is u = x / max|x|, later stages read inputs scaled into
+ckks_plan`): the encrypted input is u = m·x + b, the domain mapped onto [−1, 1] (x / max|x| for
+relu/abs), later stages read inputs scaled into
 [−1, 1], and the schedule is in the Chebyshev basis — ``CKKSVector.polyval`` on monomial
 coefficients loses everything at high degree (gelu d = 31 on [−8, 8]: error 6.5; relu d = 31:
 320). Each op is one TenSEAL operation; integer constants are additions (no level). Scale: the
@@ -23,13 +24,14 @@ SCALE_BITS_CHOICES = (50, 45, 40)
 
 USAGE = '''    context = make_context(slots=len(x))
     y_ct = evaluate(ts.ckks_vector(context, list(encode(x))))   # SCHEDULE["levels"] levels
-(encode is x / max|x|: fold it into the layer before, and encrypt that layer's output.)'''
+(encode is u = m*x + b, the domain onto [-1, 1]: fold it into the layer before, and encrypt that
+layer's output.)'''
 
 ENGINE_CODE = '''
 
 def encode(x):
-    """The plaintext to encrypt: u = x * input_multiplier (= x / max|x| over the domain)."""
-    return SCHEDULE["input_multiplier"] * np.asarray(x, dtype=float)
+    """The plaintext to encrypt: u = input_multiplier * x + input_offset (the domain onto [-1, 1])."""
+    return SCHEDULE["input_multiplier"] * np.asarray(x, dtype=float) + SCHEDULE["input_offset"]
 
 
 def parameters(slots=1, levels=None):
@@ -117,8 +119,9 @@ def schedule_data(approx) -> dict:
     """The plan verify's CKKS backend runs, as plain data (module docstring)."""
     from ..verification import ckks_plan
 
-    multiplier, basis, plan = ckks_plan(approx, approximation_plan(approx))
-    return {"input_multiplier": float(multiplier), "basis": basis, "levels": int(plan.depth),
+    multiplier, offset, basis, plan = ckks_plan(approx, approximation_plan(approx))
+    return {"input_multiplier": float(multiplier), "input_offset": float(offset), "basis": basis,
+            "levels": int(plan.depth),
             "output": int(plan.output), "register_levels": [int(v) for v in plan.levels],
             "ops": [[op.kind, op.out, op.a, op.b, op.const] for op in plan.ops]}
 
