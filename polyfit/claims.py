@@ -66,6 +66,14 @@ class EngineRun:
 
 
 
+def not_an_artifact(value) -> str:
+    """The one-line error for an argument that is neither an Approximation nor a path."""
+    kind = type(value).__name__
+    hint = (": max(a, b) runs in Python only; pass its sign composite, m.sign"
+            if kind == "MaxApproximation" else "")
+    return f"expected an Approximation or an artifact path, got an object of type {kind}{hint}"
+
+
 def sample_inputs(approx, samples: int) -> np.ndarray:
     """``samples`` points of the metric grid (domain minus ``metrics.exclude``), spread evenly.
 

@@ -44,7 +44,7 @@ from typing import Callable
 import numpy as np
 
 from .claims import (METRIC_SLACK, Claim, EngineRun, VerifyOptions, _error, accuracy_claims,  # noqa: F401 (API)
-                     accuracy_statement, sample_inputs)
+                     accuracy_statement, not_an_artifact, sample_inputs)
 from .errors import InputError
 from .precision import DEFAULT_RING_BITS
 from .reports import Stopwatch
@@ -95,10 +95,14 @@ def _json_float(value):
 
 
 def _load(approx_or_path):
+    import os
+
     from .approximation import Approximation
 
     if isinstance(approx_or_path, Approximation):
         return approx_or_path
+    if not isinstance(approx_or_path, (str, os.PathLike)):
+        raise InputError(not_an_artifact(approx_or_path))
     from .artifact import load
 
     return load(approx_or_path)
@@ -205,6 +209,12 @@ def _run_ckks(approx, options: VerifyOptions) -> EngineRun:
         return EngineRun(x, None, tuple(claims), None, details, CKKS_TOLERANCE)
     claims.append(Claim(f"runs at {chain} levels", chain, run.levels_used, run.levels_used <= chain,
                         f"finished, {run.levels_used} level(s) consumed"))
+    claimed_tenseal = ((approx.depth or {}).get("backends") or {}).get("tenseal")
+    if claimed_tenseal is not None:  # what `polyfit export --to tenseal` checks its program against
+        ok = int(claimed_tenseal) == run.levels_used
+        claims.insert(1 if reported is not None else 0,
+                      Claim("depth.backends.tenseal", int(claimed_tenseal), run.levels_used, ok,
+                            "levels consumed on the ciphertext" + ("" if ok else " differ from the report")))
     if options.check_tight and chain == plan.depth and chain >= 1:
         try:
             ckks.run_plan(plan, encoded, chain - 1)

@@ -234,3 +234,25 @@ def test_ckks_maps_a_domain_without_zero_onto_the_whole_chebyshev_interval():
     r = verify(a, backend="ckks", samples=64, check_tight=False)
     assert r.ok, r.failed
     assert r.details["input_offset"] == -1.25 and r.max_error_vs_artifact < 1e-5
+
+
+def test_ckks_checks_the_tenseal_depth_the_export_program_is_held_to(headline, tmp_path):
+    # depth.backends.tenseal hand-edited to 2: verify said "all claims hold", the exported
+    # program consumed 3 levels and reported ok: false
+    pytest.importorskip("tenseal")
+    data = json.loads(open(headline).read())
+    data["depth"]["backends"]["tenseal"] = 2
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(data))
+    r = verify(str(path), backend="ckks", samples=16, check_tight=False)
+    assert [c.name for c in r.failed] == ["depth.backends.tenseal"] and _claim(r, "depth.backends.tenseal").measured == 3
+
+
+def test_verify_and_export_of_a_max_approximation_say_what_to_pass():
+    from polyfit.export import program
+    from polyfit.solvers.composite import max_approximation
+
+    m = max_approximation(pf.composite(degrees=[3, 3], function="relu"))
+    for call in (lambda: verify(m, backend="fixed-point"), lambda: program(m, "tenseal")):
+        with pytest.raises(InputError, match="MaxApproximation: max.a, b. runs in Python only; pass its sign"):
+            call()

@@ -43,10 +43,15 @@ class Program:
 
 
 def _load(approx_or_path):
+    import os
+
     from ..approximation import Approximation
+    from ..claims import not_an_artifact
 
     if isinstance(approx_or_path, Approximation):
         return approx_or_path
+    if not isinstance(approx_or_path, (str, os.PathLike)):
+        raise InputError(not_an_artifact(approx_or_path))
     from ..artifact import load
 
     return load(approx_or_path)
