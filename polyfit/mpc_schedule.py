@@ -464,9 +464,8 @@ def schedule_report(approximation, frac_bits: int, input_bound: float | None = N
         input_bound = max(abs(approximation.domain[0]), abs(approximation.domain[1]))
     try:
         chosen, table = choose(approximation, frac_bits, input_bound, ring_bits)
-    except ScheduleError as exc:
-        return {"name": None, "frac_bits": int(frac_bits), "ring_bits": int(ring_bits), "fits": False,
-                "reason": str(exc)}
+    except ScheduleError as exc:  # no "name" key: the artifact schema reads that as "no schedule"
+        return {"frac_bits": int(frac_bits), "ring_bits": int(ring_bits), "fits": False, "reason": str(exc)}
     entry = next(e for e in table if e["name"] == chosen.name and e["params"] == chosen.params)
     record = {"name": chosen.name, "frac_bits": int(frac_bits), "ring_bits": int(ring_bits),
               "input_bound": float(input_bound), "params": _json_params(chosen.params),

@@ -96,7 +96,7 @@ def _plan_claims(approx, x, ring_bits: int, frac_bits: int, report: dict) -> tup
             ok_bits = run.overflow
             message = "reported unbounded; " + ("the simulation overflows too" if ok_bits else "the simulation fits")
         else:
-            ok_bits = run.peak_bits <= int(claimed_bits)
+            ok_bits = run.peak_bits is not None and run.peak_bits <= int(claimed_bits)
             message = f"simulated peak {run.peak_bits} bits" + ("" if ok_bits else " exceeds the report")
         claims.append(Claim(f"{prefix}.peak_bits", claimed_bits, run.peak_bits, bool(ok_bits), message))
         measured_fits = not run.overflow

@@ -349,7 +349,8 @@ def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[lis
     stage_coefficients = [_trimmed(s.monomial_coefficients()) for s in approximation.stages]
     rho = approximation.input_scale / float(input_multiplier)
     first = stage_coefficients[0]
-    stage_coefficients[0] = first * rho ** np.arange(len(first))
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float64 stays ±inf: reported unbounded
+        stage_coefficients[0] = first * rho ** np.arange(len(first))
     last = stage_coefficients[-1]
     if approximation.combine in ("relu", "step"):
         last = last / 2.0

@@ -103,15 +103,23 @@ def truncation_profile(plan, x: np.ndarray, frac_bits: int,
             failure = failure + np.minimum(np.nan_to_num(magnitude / 2.0 ** ring_bits, nan=1.0), 1.0)
         return v
 
+    def encoded(c):
+        """c as the ring holds it, round(c·2^F)/2^F; a constant beyond float64 is unbounded."""
+        nonlocal peak
+        if math.isfinite(c * scale):
+            return fixed_constant(c, frac_bits) / scale
+        peak = math.inf  # the ring must hold round(c·2^F) itself
+        return float(c) * math.inf
+
     def mul_const(a, c):
         if is_integer(c):  # a public integer: stays at scale 2^F
             return seen(a * c, scale)
-        return seen(a * (fixed_constant(c, frac_bits) / scale), scale * scale, True)
+        return seen(a * encoded(c), scale * scale, True)
 
     with np.errstate(all="ignore"):
         plan.execute(x, mul=lambda a, b: seen(a * b, scale * scale, True), mul_const=mul_const,
                      add=lambda a, b: seen(a + b, scale),
-                     add_const=lambda a, c: seen(a + fixed_constant(c, frac_bits) / scale, scale))
+                     add_const=lambda a, c: seen(a + encoded(c), scale))
     return (peak if math.isfinite(peak) else math.inf), min(float(np.max(failure)), 1.0) if len(x) else 0.0
 
 

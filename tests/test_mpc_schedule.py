@@ -114,3 +114,21 @@ def test_wide_ring_tolerance_counts_every_rounding_step_of_the_plan(headline):
     r = verify(headline, backend="fixed-point", ring_bits=128, frac_bits=52, samples=64)
     assert r.ok, r.failed
     assert r.tolerance == r.details["rounding_steps"] * 2.0 ** -52 and r.details["rounding_steps"] > 1
+
+
+@pytest.fixture(scope="module")
+def tiny_range():
+    # |x| ≤ 1e-300: the prescale 1/B folds into c_k·B^-k, beyond float64 (OverflowError before)
+    return pf.composite(degrees=[3], function="abs", domain=1e-300)
+
+
+def test_a_composite_whose_constants_exceed_float64_is_written_and_read_back(tiny_range, tmp_path):
+    tiny_range.save(tmp_path / "tiny.json")  # the no-schedule record used to fail the schema on load
+    back = pf.load(tmp_path / "tiny.json")
+    assert back.precision["peak_bits"] is None and "name" not in back.precision["mpc_schedule"]
+
+
+def test_fixed_point_verify_reports_unbounded_constants_without_a_traceback(tiny_range):
+    r = verify(tiny_range, backend="fixed-point", samples=16)
+    peak = {c.name: c for c in r.claims}["precision.peak_bits"]
+    assert peak.ok and peak.measured is None and not r.ok

@@ -40,7 +40,7 @@ class FixedPointRun:
     """
 
     outputs: np.ndarray
-    peak_bits: int
+    peak_bits: int | None  # None: a constant c·2^F is beyond float64, no ring holds it
     overflow: bool
     model: str
 
@@ -60,6 +60,16 @@ class _Ring:
         if top < self.half or not self.wrap:
             return values
         return np.array([((int(v) + self.half) % self.modulus) - self.half for v in values], dtype=object)
+
+
+class _Unbounded(Exception):
+    """A constant c·2^F of the plan is beyond float64 (a composite's prescale on a tiny range)."""
+
+
+def _constant(c: float, frac_bits: int) -> int:
+    if not math.isfinite(float(c) * 2.0 ** frac_bits):
+        raise _Unbounded
+    return fixed_constant(c, frac_bits)
 
 
 def encode(x, frac_bits: int) -> np.ndarray:
@@ -93,13 +103,13 @@ def run_truncation(approximation, x, frac_bits: int, ring_bits: int, wrap: bool 
     def mul_const(a, c):
         if is_integer(c):  # a public integer: no truncation
             return ring.see(a * int(c))
-        return ring.see(_truncate(ring.see(a * fixed_constant(c, frac_bits)), frac_bits))
+        return ring.see(_truncate(ring.see(a * _constant(c, frac_bits)), frac_bits))
 
     def add(a, b):
         return ring.see(a + b)
 
     def add_const(a, c):
-        return ring.see(a + fixed_constant(c, frac_bits))
+        return ring.see(a + _constant(c, frac_bits))
 
     out = approximation_plan(approximation).execute(ring.see(encode(x, frac_bits)), mul=mul, mul_const=mul_const,
                                                     add=add, add_const=add_const)
@@ -114,7 +124,7 @@ def run_single_rescale(approximation, x, frac_bits: int, ring_bits: int, wrap: b
     t = xin
     for coefs in stages:
         d = len(coefs) - 1
-        constants = [fixed_constant(c, frac_bits) for c in coefs]
+        constants = [_constant(c, frac_bits) for c in coefs]
         total = np.zeros(len(t), dtype=object)
         power = np.ones(len(t), dtype=object)
         for k in range(d + 1):
@@ -137,7 +147,10 @@ def run(approximation, x, frac_bits: int, ring_bits: int, model: str = MODELS[0]
     runner = {MODELS[0]: run_truncation, MODELS[1]: run_single_rescale}.get(model)
     if runner is None:
         raise ValueError(f"unknown fixed-point model {model!r}; allowed: {', '.join(MODELS)}")
-    in_ring = runner(approximation, x, frac_bits, ring_bits, wrap=True)
+    try:
+        in_ring = runner(approximation, x, frac_bits, ring_bits, wrap=True)
+    except _Unbounded:
+        return FixedPointRun(np.full(len(np.atleast_1d(x)), np.nan), None, True, model)
     if not in_ring.overflow:
         return in_ring
     exact = runner(approximation, x, frac_bits, ring_bits, wrap=False)
