@@ -80,6 +80,13 @@ def test_too_short_chain_is_a_failed_claim_not_a_traceback(headline):
     assert _claim(r, "runs at 2 levels").ok is False
 
 
+def test_a_forced_chain_below_the_claim_does_not_falsify_the_depth_claim(headline):
+    # --levels 2 on a 3-level artifact: the run there fails, which is what the claim says;
+    # verify used to list depth.backends.openfhe among the false claims
+    r = verify(headline, backend="openfhe", levels=2, samples=16)
+    assert [c.name for c in r.failed] == ["runs at 2 levels"]
+
+
 def test_evaluate_runs_a_users_own_program_on_the_encoded_input():
     a = _quiet(lambda: pf.fit("silu", degree=7, domain=6, method="minimax"))
     x = np.linspace(-6, 6, 16)
