@@ -167,3 +167,11 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(cli, in_tmp, headli
 def test_cli_missing_artifact_is_exit_2(cli, in_tmp):
     code, out, err = cli("export", "nope.json", "--to", "tenseal")
     assert code == 2 and "not found" in err
+
+
+def test_crypten_export_says_when_its_own_simulation_predicts_the_self_check_fails(headline):
+    # gelu d6 on [0, 8] at F = 16: simulated 6.4e-4 against the program's tolerance 1.1e-4
+    # (tanh d48 Chebyshev: 4.6e7); the program was written without a word
+    miss = program(pf.fit("gelu", degree=6, domain=(0, 8)), "crypten", samples=64).notes
+    assert len(miss) == 1 and "expected to fail" in miss[0]
+    assert program(headline, "crypten", samples=64).notes == ()

@@ -46,4 +46,6 @@ def run(args) -> int:
     if not result.matches_claim:
         print(f"polyfit export: note: the artifact claims {result.claimed_levels} {ENGINE_NAMES[args.to]} levels; "
               f"this program uses {result.levels} (re-fit or `polyfit report` to refresh the claim)", file=sys.stderr)
+    for note in result.notes:
+        print(f"polyfit export: note: {note}", file=sys.stderr)
     return 0

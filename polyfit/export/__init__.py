@@ -36,6 +36,7 @@ class Program:
     text: str
     levels: int | None
     claimed_levels: int | None
+    notes: tuple[str, ...] = ()  # what the user must know before deploying (e.g. a predicted miss)
 
     @property
     def matches_claim(self) -> bool:
@@ -75,7 +76,13 @@ def program(approx_or_path, to: str, samples: int = 256) -> Program:
         from .crypten_program import program as make
     text, levels = make(approx, int(samples))
     claimed = ((approx.depth or {}).get("backends") or {}).get(to) if levels is not None else None
-    return Program(to, text, levels, None if claimed is None else int(claimed))
+    notes = ()
+    if to == "crypten":
+        from .crypten_program import predicted_miss
+
+        miss = predicted_miss(approx, int(samples))
+        notes = () if miss is None else (miss,)
+    return Program(to, text, levels, None if claimed is None else int(claimed), notes)
 
 
 def write_program(approx_or_path, to: str, out, samples: int = 256) -> Program:

@@ -161,12 +161,40 @@ def schedule_data(approx) -> dict:
             "steps": [[kind, [index[id(op)] for op in ops]] for kind, ops in schedule.steps()]}
 
 
+def tolerance(schedule: dict) -> float:
+    """One unit 2^-F per rounding step (input encoding, each truncation), as verify's fixed point."""
+    steps = 1 + sum(1 for op in schedule["ops"] if op[0] in ("mul", "square") or op[3] > 0)
+    return steps * 2.0 ** -FRAC_BITS
+
+
 def program(approx, samples: int) -> tuple[str, None]:
     """(program text, None: MPC has rounds, not levels)."""
     schedule = schedule_data(approx)
-    # one unit 2^-F per rounding step (input encoding, each truncation), as verify's fixed point
-    steps = 1 + sum(1 for op in schedule["ops"] if op[0] in ("mul", "square") or op[3] > 0)
     constants = f"\nPARTIES = {PARTIES}\nFRAC_BITS = {FRAC_BITS}\n"
     text = render(engine="crypten", title="CrypTen MPC program", usage=USAGE, artifact=artifact_data(approx, samples),
-                  schedule=schedule, tolerance=steps * 2.0 ** -FRAC_BITS, engine_code=constants + ENGINE_CODE)
+                  schedule=schedule, tolerance=tolerance(schedule), engine_code=constants + ENGINE_CODE)
     return text, None
+
+
+def predicted_miss(approx, samples: int) -> str | None:
+    """A note when polyfit's own simulation of the program's schedule (CrypTen's truncating
+    encoding and share truncation, :mod:`polyfit.mpc_simulation`) on the program's sample inputs
+    already exceeds the program's tolerance: its self-check is then expected to fail (a
+    Chebyshev tanh of degree 48 on [−8, 8] errs by ~1e8 at F = 16). None when it does not."""
+    import numpy as np
+
+    from ..backends.fixed_point import run_schedule, schedule_for
+    from ..claims import sample_inputs
+
+    x = sample_inputs(approx, samples)
+    run = run_schedule(approx, x, FRAC_BITS, 64, schedule_for(approx, FRAC_BITS), seed=1)
+    keep = ~run.failed
+    with np.errstate(all="ignore"):
+        error = float(np.max(np.abs(run.outputs[keep] - approx(x)[keep]))) if keep.any() else float("inf")
+    limit = tolerance(schedule_data(approx))
+    failed = int(run.failed.sum())
+    if error <= limit and not failed:
+        return None
+    return (f"polyfit's simulation of this schedule at F = {FRAC_BITS} errs by {error:.3g} on the program's "
+            f"{len(x)} samples ({failed} failed elements), above its tolerance {limit:.3g}: its self-check "
+            f"is expected to fail (`polyfit verify --backend fixed-point --frac-bits F` compares other F)")
