@@ -44,3 +44,11 @@ def test_crypten_run_holds_every_claim_and_the_simulation_predicts_it(tmp_path, 
     simulated, measured = d["details"]["simulated_max_error_vs_artifact"], d["max_error_vs_artifact"]
     assert measured / 2 <= simulated <= 2 * measured
     assert d["details"]["failed_elements"] == {"domain": 0, "stress": 0}
+
+
+def test_three_party_rounds_of_a_prescaled_schedule_match_crypten(tmp_path, cli):
+    path = tmp_path / "f2g2.json"
+    pf.composite(preset="f2g2").save(path)
+    code, out, err = cli("verify", str(path), "--backend", "crypten", "--parties", "3", "--samples", "8", "--json")
+    rounds = {c["name"]: c for c in json.loads(out)["claims"]}["mpc_schedule.rounds_3party"]
+    assert code == 0 and rounds["ok"] and rounds["measured"] == 26, err

@@ -132,3 +132,9 @@ def test_fixed_point_verify_reports_unbounded_constants_without_a_traceback(tiny
     r = verify(tiny_range, backend="fixed-point", samples=16)
     peak = {c.name: c for c in r.claims}["precision.peak_bits"]
     assert peak.ok and peak.measured is None and not r.ok
+
+
+def test_three_party_rounds_count_every_separately_truncated_value():
+    # CrypTen 0.4.1, 3 parties, measured: sign f2g2 26 rounds (claimed 22 when one truncation
+    # per step was counted); relu [7, 7] on [-4, 4] 33 (claimed 25)
+    assert ms.schedule_report(pf.composite(preset="f2g2"), 16)["rounds_3party"] == 26
