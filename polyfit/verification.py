@@ -137,6 +137,9 @@ def verify(approx_or_path, backend: str = "ckks", levels: int | None = None, sam
     if ring_bits is None:
         ring_bits = int(stored.get("ring_bits") or DEFAULT_RING_BITS)
     check_verify_options(backend, levels, samples, ring_bits, frac_bits, tolerance, parties)
+    if int(parties) != 2 and backend != "crypten":  # the fixed-point model is CrypTen's 2-party one
+        raise InputError(f"parties {parties} applies to --backend crypten only; {backend} runs "
+                         + ("the 2-party truncation model" if backend == "fixed-point" else "no parties"))
     options = VerifyOptions(None if levels is None else int(levels), int(samples), int(ring_bits),
                             None if frac_bits is None else int(frac_bits),
                             None if tolerance is None else float(tolerance), bool(check_tight), int(parties))

@@ -256,3 +256,9 @@ def test_verify_and_export_of_a_max_approximation_say_what_to_pass():
     for call in (lambda: verify(m, backend="fixed-point"), lambda: program(m, "tenseal")):
         with pytest.raises(InputError, match="MaxApproximation: max.a, b. runs in Python only; pass its sign"):
             call()
+
+
+def test_parties_other_than_two_are_refused_outside_crypten(headline):
+    # --parties 3 --backend fixed-point printed 2-party failure probabilities as if for 3 parties
+    with pytest.raises(InputError, match="parties 3 applies to --backend crypten only; fixed-point runs the 2-party"):
+        verify(headline, backend="fixed-point", parties=3)
