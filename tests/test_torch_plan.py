@@ -151,6 +151,24 @@ def test_a_tampered_plan_file_is_refused(budget_plan, tmp_path, edit, message):
         pft.load_plan(path)
 
 
+@pytest.mark.parametrize("edit", [
+    lambda d: d["sites"][0]["artifact"].update(input_scale=1e308),
+    lambda d: d["sites"][0]["artifact"]["precision"].update(input_bound=1e308),
+], ids=["input_scale", "input_bound"])
+def test_a_plan_whose_artifact_the_recheck_cannot_evaluate_is_refused_in_one_line(budget_plan, tmp_path, edit):
+    path = tamper(budget_plan.save(tmp_path / "plan.json"), edit)
+    with pytest.raises(ArtifactError, match=r"sites\[0\]\.artifact"):
+        pft.load_plan(path)
+
+
+def test_levels_are_checked_against_the_stages_when_the_artifact_has_no_depth_section(budget_plan, tmp_path):
+    def edit(d):
+        d["sites"][0]["artifact"]["depth"] = None
+        d["sites"][0]["levels"] += 1
+    with pytest.raises(ArtifactError, match="levels is"):
+        pft.load_plan(tamper(budget_plan.save(tmp_path / "plan.json"), edit))
+
+
 def test_a_file_that_is_not_a_plan_is_refused(tmp_path):
     path = tmp_path / "other.json"
     pf.fit("relu", 2, 1).save(path)
@@ -259,6 +277,8 @@ def test_the_cli_shows_a_saved_plan_and_refuses_a_tampered_one(budget_plan, tmp_
     assert (tmp_path / "p.png").stat().st_size > 1000
     code, out, _ = cli("netplan", str(path), "--json")
     assert code == 0 and json.loads(out)["total_depth"] == budget_plan.total_depth
+    code, out, err = cli("netplan", str(path), "--json", "--plot", str(tmp_path / "q.png"))
+    assert code == 0 and json.loads(out)["total_depth"] == budget_plan.total_depth and "q.png" in err
     tamper(path, lambda d: d.update(total_depth=d["total_depth"] + 3))
     code, out, err = cli("netplan", str(path))
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "does not match the depth path" in err

@@ -15,6 +15,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     import json
+    import sys
 
     from ..atomic import output_target
 
@@ -39,6 +40,6 @@ def run(args) -> int:
         print(plan.pareto_table())
         for note in plan.notes:
             print(f"note: {note}")
-    if args.plot:
-        print(f"plot {plan.plot(args.plot)}")
+    if args.plot:  # with --json, stdout is the JSON document alone
+        print(f"plot {plan.plot(args.plot)}", file=sys.stderr if args.json else sys.stdout)
     return 0

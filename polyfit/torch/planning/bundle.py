@@ -74,6 +74,7 @@ def load_plan(path):
 
 def plan_from_dict(data):
     from ...artifact import from_dict
+    from ...depth import depth_report
     from ...recheck import recheck
     from .graph import NetworkDepth, PathStep
     from .plan import NetworkPlan, PlannedSite
@@ -92,17 +93,22 @@ def plan_from_dict(data):
             approx = from_dict(entry["artifact"])
         except ArtifactError as exc:
             raise ArtifactError(f"{where}.artifact: {exc}") from None
-        checked = recheck(approx)
+        try:
+            checked = recheck(approx)
+        except (ArithmeticError, TypeError, ValueError, KeyError) as exc:  # a value the re-evaluation cannot use
+            raise ArtifactError(f"{where}.artifact cannot be re-checked ({type(exc).__name__}: {exc})") from None
         if not checked["ok"]:
             bad = next((line for line in checked["lines"] if "MISMATCH" in line), "")
             raise ArtifactError(f"{where}.artifact does not match its own reports ({bad.strip()})")
         rounds = entry.get("rounds", 1)
         if entry["kind"] == "activation" and rounds != 1:
             raise ArtifactError(f"{where}.rounds is {rounds}; an activation site has 1")
-        levels = int(checked["depth"]["ckks_levels"]) * rounds
+        # an artifact without a depth section still has one: recomputed from its stages
+        needed = int((checked.get("depth") or depth_report(approx))["ckks_levels"])
+        levels = needed * rounds
         if entry["levels"] != levels:
             raise ArtifactError(f"{where}.levels is {entry['levels']}, but its artifact needs {levels} "
-                                f"(ckks_levels {checked['depth']['ckks_levels']} x {rounds} rounds)")
+                                f"(ckks_levels {needed} x {rounds} rounds)")
         sites.append(PlannedSite(entry["name"], entry["type"], entry["kind"], entry["candidate"], approx, levels,
                                  (float(lo), float(hi)), entry.get("distribution") or {}, entry.get("sensitivity"),
                                  entry.get("error"), rounds, list(entry.get("candidates") or [])))

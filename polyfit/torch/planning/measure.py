@@ -84,9 +84,13 @@ def rank_correlation(cands, sens) -> float | None:
 
 
 def _spearman(a, b) -> float | None:
+    import warnings
+
     from scipy.stats import spearmanr
 
-    value = spearmanr(a, b).statistic
+    with warnings.catch_warnings():  # a constant input (every metric equal) has no correlation: None says so
+        warnings.simplefilter("ignore")
+        value = spearmanr(a, b).statistic
     return float(value) if math.isfinite(value) else None
 
 
