@@ -244,12 +244,14 @@ class SearchResult:
         except ArtifactError as exc:
             raise ArtifactError(f"best: {exc}") from None
         try:
-            return cls(data["target"], SearchSpace.from_dict(data["space"]), dict(data["objective"]),
-                       tuple(Evaluation.from_dict(e) for e in data["evaluations"]), best,
-                       tuple(data.get("iterations", [])), dict(data.get("settings") or {}),
-                       float(data.get("elapsed_s") or 0.0), tuple(data.get("warnings") or []))
+            result = cls(data["target"], SearchSpace.from_dict(data["space"]), dict(data["objective"]),
+                         tuple(Evaluation.from_dict(e) for e in data["evaluations"]), best,
+                         tuple(data.get("iterations") or []), dict(data.get("settings") or {}),
+                         float(data.get("elapsed_s") or 0.0), tuple(data.get("warnings") or []))
         except InputError as exc:  # the space's own checks (degrees, bounds)
             raise ArtifactError(f"space: {' '.join(str(exc).split())}") from None
+        check_consistent(result, data)
+        return result
 
     @classmethod
     def load(cls, path) -> "SearchResult":
@@ -281,6 +283,44 @@ class SearchResult:
 def load_result(path) -> SearchResult:
     """Read a search history written by :meth:`SearchResult.save`."""
     return SearchResult.load(path)
+
+
+def check_consistent(result: SearchResult, data: dict) -> None:
+    """Refuse a history whose parts disagree: every evaluation at its own index and inside
+    the space, ``best_index`` and ``pareto_indices`` (when stored) what the scores give, the
+    ``best`` artifact fitted at the best evaluation's degree and range, every BO round timed."""
+    from ...errors import ArtifactError
+
+    space = result.space
+    lo, hi = space.range_bounds
+    degrees = set(space.degrees)
+    for i, e in enumerate(result.evaluations):
+        where = f"evaluations[{i}]"
+        if e.index != i:
+            raise ArtifactError(f"{where}.index is {e.index}; evaluations are numbered by their position ({i})")
+        if e.degree not in degrees:
+            raise ArtifactError(f"{where}.degree {e.degree} is not among the space's degrees {sorted(degrees)}")
+        if e.bits not in space.bits or e.method not in space.methods:
+            raise ArtifactError(f"{where}: bits {e.bits!r} / method {e.method!r} are not among the space's "
+                                f"{list(space.bits)} / {list(space.methods)}")
+        if not lo * (1 - 1e-9) <= e.range <= hi * (1 + 1e-9):
+            raise ArtifactError(f"{where}.range {e.range:g} lies outside the space's range bounds [{lo:g}, {hi:g}]")
+    if "best_index" in data and data["best_index"] != result.best_index:
+        raise ArtifactError(f"best_index is {data['best_index']}, but the scores ({result.direction}) give "
+                            f"{result.best_index}")
+    if "pareto_indices" in data and data["pareto_indices"] != result.pareto_indices():
+        raise ArtifactError(f"pareto_indices {data['pareto_indices']} differ from the scores' front {result.pareto_indices()}")
+    if result.best is not None:
+        e = result.best_evaluation
+        if e is None:
+            raise ArtifactError("best is given, but no evaluation has a finite score")
+        half = max(abs(v) for v in result.best.domain)
+        if result.best.degree != e.degree or not math.isclose(half, e.range, rel_tol=1e-9):
+            raise ArtifactError(f"best (degree {result.best.degree} on [-{half:g}, {half:g}]) is not the best "
+                                f"evaluation's fit (degree {e.degree}, range {e.range:g}, evaluation index {e.index})")
+    for j, it in enumerate(result.iterations):
+        if it.get("phase", "bo") == "bo" and not ("model_fit_s" in it and "acquisition_s" in it):
+            raise ArtifactError(f"iterations[{j}] is a BO round without model_fit_s and acquisition_s")
 
 
 def _plain(value) -> str:
@@ -318,11 +358,15 @@ def history_shape():
     }, required=("degrees", "range_bounds"))
     return jsonio.obj({
         "schema_version": jsonio.version(int(SCHEMA_VERSION.split(".")[0]), "search histories"),
-        "target": jsonio.string(200), "space": space, "objective": jsonio.obj(),
-        "settings": jsonio.optional(jsonio.obj()), "elapsed_s": seconds,
+        "target": jsonio.string(200), "space": space,
+        "objective": jsonio.obj({"direction": jsonio.string(20, choices=("minimize", "maximize"))}),
+        "settings": jsonio.optional(jsonio.obj({"twins_s": jsonio.number(0), "import_s": jsonio.number(0)})),
+        "elapsed_s": seconds,
         "warnings": jsonio.optional(jsonio.array(jsonio.string(2000), 0, 1000)),
         "evaluations": jsonio.array(evaluation, 0, 10**5),
-        "iterations": jsonio.optional(jsonio.array(jsonio.obj({"model_fit_s": seconds, "acquisition_s": seconds}), 0, 10**5)),
+        "iterations": jsonio.optional(jsonio.array(jsonio.obj({"model_fit_s": jsonio.number(0), "acquisition_s": jsonio.number(0),
+                                                          "proposal_s": jsonio.number(0), "phase": jsonio.string(50)}),
+                                               0, 10**5)),
         "best": jsonio.optional(jsonio.obj()),
     }, required=("schema_version", "target", "space", "objective", "evaluations"))
 

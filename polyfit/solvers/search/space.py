@@ -122,4 +122,4 @@ class SearchSpace:
     def from_dict(cls, data: dict) -> "SearchSpace":
         return cls(tuple(data["degrees"]), tuple(data["range_bounds"]), tuple(data.get("bits", [None])),
                    tuple(data.get("methods", ["lstsq"])),
-                   tuple((t["degree"], t["same_as"]) for t in data.get("twins", [])))
+                   tuple((t["degree"], t["same_as"]) for t in data.get("twins") or []))
