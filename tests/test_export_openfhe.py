@@ -49,3 +49,12 @@ def test_openfhe_program_evaluate_is_callable_from_a_pipeline(tmp_path):
     plain = cc.Decrypt(module.evaluate(cc, ct), keys.secretKey)
     plain.SetLength(len(x))
     assert np.max(np.abs(np.array(plain.GetRealPackedValue()) - a(x))) < 1e-8
+
+
+def test_openfhe_program_with_more_samples_than_the_security_ring_holds(tmp_path):
+    # --samples 16384 on a depth-3 artifact: 10001 samples > 8192 slots of N = 16384; the program
+    # died in GenCryptoContext ("batch size cannot be larger than ring dimension / 2")
+    path = tmp_path / "prog.py"
+    path.write_text(program(pf.fit("relu", degree=4, domain=5, bits=10), "openfhe", samples=16384).text)
+    code, summary, out, err = run_program(path, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert code == 0 and summary["ok"] is True and summary["ring_dimension"] == 32768, out + err

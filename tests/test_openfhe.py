@@ -87,6 +87,14 @@ def test_a_forced_chain_below_the_claim_does_not_falsify_the_depth_claim(headlin
     assert [c.name for c in r.failed] == ["runs at 2 levels"]
 
 
+def test_more_samples_than_the_security_ring_holds_get_a_larger_ring(headline):
+    # 10001 samples (--samples 16384) at depth 3: OpenFHE picks N = 16384 (8192 slots) and
+    # raised "batch size cannot be larger than ring dimension / 2" as a traceback
+    r = verify(headline, backend="openfhe", samples=16384, check_tight=False)
+    assert r.ok, r.failed
+    assert r.details["parameters"]["ring_dimension"] == 32768
+
+
 def test_evaluate_runs_a_users_own_program_on_the_encoded_input():
     a = _quiet(lambda: pf.fit("silu", degree=7, domain=6, method="minimax"))
     x = np.linspace(-6, 6, 16)

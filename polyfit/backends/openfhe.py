@@ -201,7 +201,13 @@ def _gen_context(depth: int, scale_bits: int, batch_size: int):
     p.SetScalingTechnique(fhe.ScalingTechnique.FLEXIBLEAUTO)
     p.SetSecurityLevel(fhe.SecurityLevel.HEStd_128_classic)
     p.SetBatchSize(int(batch_size))
-    return fhe.GenCryptoContext(p)
+    try:
+        return fhe.GenCryptoContext(p)
+    except RuntimeError as exc:  # more slots than the ring OpenFHE picked for security: a larger ring
+        if "batch size cannot be larger" not in str(exc).lower():
+            raise
+        p.SetRingDim(2 * int(batch_size))  # N = 2·slots, above the security minimum
+        return fhe.GenCryptoContext(p)
 
 
 def max_scale_bits(output_bound: float) -> int:

@@ -53,7 +53,13 @@ def _context(depth, scale_bits, batch_size):
     p.SetScalingTechnique(fhe.ScalingTechnique.FLEXIBLEAUTO)
     p.SetSecurityLevel(fhe.SecurityLevel.HEStd_128_classic)
     p.SetBatchSize(batch_size)
-    return fhe.GenCryptoContext(p)
+    try:
+        return fhe.GenCryptoContext(p)
+    except RuntimeError as exc:  # more slots than the ring OpenFHE picked for security
+        if "batch size cannot be larger" not in str(exc).lower():
+            raise
+        p.SetRingDim(2 * batch_size)  # N = 2 * slots, above the security minimum
+        return fhe.GenCryptoContext(p)
 
 
 def make_context(slots=1, depth=None):
