@@ -131,3 +131,12 @@ def test_load_bundle_rejects_other_files(tmp_path):
     other.write_text('{"schema": "something"}')
     with pytest.raises(ArtifactError, match="not a polyfit torch bundle"):
         load_bundle(other)
+
+
+@pytest.mark.parametrize("opset", [17.0, "17", True, 3, 99])
+def test_an_opset_the_exporter_cannot_write_is_refused_in_one_line(tmp_path, opset):
+    from polyfit.torch import export_onnx
+
+    with pytest.raises(InputError, match=f"opset_version {opset!r} is not allowed; allowed: integers 7 to"):
+        export_onnx(nn.Sequential(nn.Linear(2, 2)), torch.randn(1, 2), tmp_path / "m.onnx", opset_version=opset)
+    assert not (tmp_path / "m.onnx").exists()

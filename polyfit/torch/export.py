@@ -64,6 +64,7 @@ def onnx_model_bytes(model: nn.Module, example_inputs, *, opset_version: int = 1
     """Serialised ONNX ModelProto of ``model`` (eval mode) traced on ``example_inputs``."""
     import io
 
+    check_opset(opset_version)
     args = example_inputs if isinstance(example_inputs, tuple) else (example_inputs,)
     names = [f"input_{i}" for i in range(len(args))] if len(args) > 1 else ["input"]
     axes = {n: {0: "batch"} for n in names} | {"output": {0: "batch"}} if dynamic_batch else None
@@ -85,25 +86,44 @@ def onnx_model_bytes(model: nn.Module, example_inputs, *, opset_version: int = 1
     return buffer.getvalue()
 
 
+def check_opset(opset_version) -> int:
+    """An ONNX opset the installed torch exporter writes: an integer in its [min, max] (7 … 23
+    for torch 2.13); a float, a string or a bool gave a TypeError or a file of opset 1."""
+    try:
+        from torch.onnx import _constants
+
+        lo, hi = int(_constants.ONNX_MIN_OPSET), int(_constants.ONNX_MAX_OPSET)
+    except (ImportError, AttributeError):
+        lo, hi = 7, 20
+    if isinstance(opset_version, bool) or not isinstance(opset_version, int) or not lo <= opset_version <= hi:
+        raise InputError(f"opset_version {opset_version!r} is not allowed; allowed: integers {lo} to {hi}")
+    return opset_version
+
+
 @contextlib.contextmanager
 def _stderr_silenced():
-    """Send file descriptor 2 to a temporary file while torch's exporter runs: on a failure
-    its C++ side dumps the whole TorchScript graph there, which the one-line error replaces."""
+    """Send file descriptors 1 and 2 to a temporary file while torch's exporter runs: on a
+    failure its C++ side dumps the whole TorchScript graph ("Torch IR graph at exception",
+    on stdout), which the one-line error replaces."""
     import os
     import sys
     import tempfile
 
-    saved = os.dup(2)
+    saved = [os.dup(1), os.dup(2)]
     try:
         with tempfile.TemporaryFile() as sink:
+            sys.stdout.flush()
             sys.stderr.flush()
+            os.dup2(sink.fileno(), 1)
             os.dup2(sink.fileno(), 2)
             try:
                 yield
             finally:
-                os.dup2(saved, 2)
+                os.dup2(saved[0], 1)
+                os.dup2(saved[1], 2)
     finally:
-        os.close(saved)
+        for fd in saved:
+            os.close(fd)
 
 
 def onnx_op_types(model_bytes: bytes) -> list[str]:
