@@ -130,6 +130,12 @@ def test_max_of_two_numbers(relu_a7):
     assert m.ckks_levels == relu_a7.depth["ckks_levels"]
 
 
+def test_max_outside_the_composite_range_is_refused_not_garbage(relu_a7):
+    # |a - b| = 4 with B = 1: the diverging composite read max(2, -2) = 3.5e17
+    with pytest.raises(InputError, match=r"\|a - b\| <= 1 .*got \|a - b\| = 4"):
+        max_approximation(relu_a7)(np.array([0.3, 2.0]), np.array([-0.2, -2.0]))
+
+
 def test_pareto_front_is_non_dominated_and_contains_lee_alpha_7():
     front = pareto_front(epsilon=0.084, function="relu", max_depth=7)
     triples = [(p["depth"], p["multiplications"], p["predicted_error"]) for p in front]

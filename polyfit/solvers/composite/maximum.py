@@ -20,9 +20,15 @@ class MaxApproximation:
     sign: object
 
     def __call__(self, a, b):
+        """max(a, b) elementwise; InputError when some |a − b| exceeds the sign composite's range
+        B (a composite diverges outside [−B, B]: max(2, −2) with B = 1 read 3.5e17)."""
         a = np.asarray(a, dtype=float)
         b = np.asarray(b, dtype=float)
         d = a - b
+        worst = float(np.max(np.abs(d))) if d.size else 0.0
+        if not worst <= self.difference_bound * (1 + 1e-12):
+            raise InputError(f"max(a, b) holds for |a - b| <= {self.difference_bound:g} (the sign composite's "
+                             f"range); got |a - b| = {worst:g}: build the composite with a larger domain")
         s = self.sign.stage_outputs(d)[-1]  # the composite sign of a − b, without its combine
         return ((a + b) + d * s) / 2
 
