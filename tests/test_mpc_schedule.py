@@ -138,3 +138,10 @@ def test_three_party_rounds_count_every_separately_truncated_value():
     # CrypTen 0.4.1, 3 parties, measured: sign f2g2 26 rounds (claimed 22 when one truncation
     # per step was counted); relu [7, 7] on [-4, 4] 33 (claimed 25)
     assert ms.schedule_report(pf.composite(preset="f2g2"), 16)["rounds_3party"] == 26
+
+
+def test_the_accuracy_statement_says_how_many_failed_elements_it_left_out():
+    # relu [3, 3] at F = 30: "on 202 samples of the domain" for --samples 256, without a reason
+    r = verify(pf.composite(degrees=[3, 3], function="relu", domain=4), backend="fixed-point", frac_bits=30)
+    left = r.details["mpc_schedule"]["failed_elements"]["domain"]
+    assert left > 0 and f"({left} failed elements of 256 left out" in r.statement
