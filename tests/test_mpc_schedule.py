@@ -145,3 +145,14 @@ def test_the_accuracy_statement_says_how_many_failed_elements_it_left_out():
     r = verify(pf.composite(degrees=[3, 3], function="relu", domain=4), backend="fixed-point", frac_bits=30)
     left = r.details["mpc_schedule"]["failed_elements"]["domain"]
     assert left > 0 and f"({left} failed elements of 256 left out" in r.statement
+
+
+def test_fixed_point_checks_the_recorded_rounds_and_bytes_against_the_schedule(headline):
+    # a record hand-edited to 1 round and 8 bytes (the schedule takes 2 and 32) passed
+    import dataclasses
+
+    record = dict(headline.precision["mpc_schedule"], rounds_2party=1, bytes_per_element=8)
+    edited = dataclasses.replace(headline, precision={**headline.precision, "mpc_schedule": record})
+    r = verify(edited, backend="fixed-point", samples=16)
+    assert {c.name for c in r.failed} == {"precision.mpc_schedule.rounds_2party",
+                                          "precision.mpc_schedule.bytes_per_element"}
