@@ -85,6 +85,9 @@ def sample_inputs(approx, samples: int) -> np.ndarray:
     metrics = approx.metrics or {}
     exclude = metrics.get("exclude")
     grid = metric_grid(approx.domain, int(metrics.get("grid_points") or DEFAULT_GRID_POINTS), exclude)
+    if len(grid) == 0:  # TenSEAL: "Attempting to encrypt an empty vector" (a traceback)
+        raise InputError(f"the artifact's metric region is empty: metrics.exclude {list(exclude)} covers "
+                         f"the whole domain {list(approx.domain)}; nothing to verify")
     picks = set(np.round(np.linspace(0, len(grid) - 1, min(samples, len(grid)))).astype(int).tolist())
     if exclude is not None:
         below = np.nonzero(grid <= exclude[0])[0]

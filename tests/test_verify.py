@@ -262,3 +262,12 @@ def test_parties_other_than_two_are_refused_outside_crypten(headline):
     # --parties 3 --backend fixed-point printed 2-party failure probabilities as if for 3 parties
     with pytest.raises(InputError, match="parties 3 applies to --backend crypten only; fixed-point runs the 2-party"):
         verify(headline, backend="fixed-point", parties=3)
+
+
+def test_an_exclusion_covering_the_domain_is_bad_input_not_a_traceback(headline, tmp_path):
+    data = json.loads(open(headline).read())
+    data["metrics"]["exclude"] = [-6, 6]  # hand-edited: the domain is [-5, 5]
+    path = tmp_path / "excluded.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=r"metrics.exclude \[-6(.0)?, 6(.0)?\] covers the whole domain"):
+        sample_inputs(pf.load(path), 16)
