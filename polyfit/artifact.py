@@ -85,8 +85,7 @@ _DEPTH = jsonio.section({
 }, required=("degrees", "ckks_levels", "ct_ct_multiplications", "backends", "mpc_rounds"))
 _SCHEDULE_KEYS = ("frac_bits", "rounds_2party", "rounds_3party", "bytes_per_element", "simulated_max_error",
                   "failure_probability", "fits")
-_MPC_SCHEDULE = jsonio.present_or_not(
-    "name",
+_CHOSEN_SCHEDULE = (
     jsonio.obj({"name": jsonio.string(200), "frac_bits": jsonio.integer(0, MAX_FRAC_BITS),
                 "ring_bits": jsonio.integer(1, 4096), "input_bound": jsonio.number(0),
                 "params": jsonio.optional(jsonio.obj({"magnitude_bits": jsonio.optional(jsonio.integer(-4096, 4096)),
@@ -95,15 +94,25 @@ _MPC_SCHEDULE = jsonio.present_or_not(
                 "rounds_2party": _COUNT, "rounds_3party": _COUNT, "bytes_per_element": jsonio.number(0),
                 "simulated_max_error": jsonio.number(0), "failure_probability": jsonio.number(0, 1),
                 "fits": jsonio.boolean()},
-               required=_SCHEDULE_KEYS),
-    jsonio.obj({"reason": jsonio.optional(jsonio.string(2000))}))
+               required=_SCHEDULE_KEYS))
+_NO_SCHEDULE = jsonio.obj({"name": jsonio.optional(jsonio.string(200)), "fits": jsonio.optional(jsonio.boolean()),
+                           "reason": jsonio.optional(jsonio.string(2000))})
+
+
+def _mpc_schedule(value, where):
+    """The chosen schedule's record, or — ``name`` absent or null — the record of none fitting
+    (``{"name": null, "fits": false, "reason": …}``, what mpc_schedule.schedule_report writes)."""
+    chosen = isinstance(value, dict) and value.get("name") is not None
+    return (_CHOSEN_SCHEDULE if chosen else _NO_SCHEDULE)(value, where)
+
+
 _PRECISION = jsonio.section({
     "frac_bits": jsonio.integer(0, MAX_FRAC_BITS), "ring_bits": jsonio.integer(1, 4096),
     "input_bound": jsonio.number(0), "peak_bits": _COUNT, "fits": jsonio.boolean(),
     "failure_probability": jsonio.optional(jsonio.number(0, 1)),
     "model": jsonio.optional(jsonio.string()),
     "single_rescale": jsonio.optional(jsonio.obj({"peak_bits": _COUNT, "fits": jsonio.boolean()}, required=("peak_bits", "fits"))),
-    "mpc_schedule": jsonio.optional(_MPC_SCHEDULE),
+    "mpc_schedule": jsonio.optional(_mpc_schedule),
 }, required=("frac_bits", "ring_bits", "input_bound", "peak_bits", "fits"))
 _PROVENANCE = jsonio.section({
     "solver": jsonio.optional(jsonio.string(200)), "backend": jsonio.optional(jsonio.string(200)),
