@@ -152,7 +152,11 @@ def store_basis(approx: Approximation, basis: str) -> Approximation:
     if basis == "chebyshev":
         return approx
     stage = approx.stages[0]
-    mono = Stage("monomial", tuple(stage.monomial_coefficients()))
+    with np.errstate(all="ignore"):
+        mono_coefficients = np.asarray(stage.monomial_coefficients(), dtype=float)
+    if not np.all(np.isfinite(mono_coefficients)):
+        return _overflowing_monomial(approx, basis)
+    mono = Stage("monomial", tuple(mono_coefficients))
     metrics = approx.metrics
     x = metric_grid(approx.domain, int(metrics.get("grid_points") or DEFAULT_GRID_POINTS), metrics.get("exclude"))
     t = x * approx.input_scale
@@ -191,6 +195,22 @@ def store_basis(approx: Approximation, basis: str) -> Approximation:
                 "use --basis auto or --basis chebyshev (basis='auto'/'chebyshev')")
         candidate = _add_warning(candidate, note)
     return candidate
+
+
+def _overflowing_monomial(approx: Approximation, basis: str) -> Approximation:
+    """The Chebyshev fit kept (auto), or ComputationError (monomial), when its monomial
+    coefficients overflow float64 (a tiny input_scale, or a high degree on a narrow t-interval)."""
+    from .errors import ComputationError
+
+    lo, hi = approx.stages[0].interval
+    why = (f"its monomial coefficients in t = {approx.input_scale:g}·x (t in [{lo:g}, {hi:g}]) overflow float64")
+    if basis == "monomial":
+        raise ComputationError(f"basis monomial is impossible for this fit: {why}; use --basis auto or chebyshev "
+                               "(basis='auto'/'chebyshev'), or an input scale nearer 1/max|domain|")
+    return _note_basis(approx, {"requested": basis, "chosen": "chebyshev", "chebyshev_max_error":
+                                float(approx.metrics["max_abs_error"]), "conversion_change": None, "tolerance": None,
+                                "rule": "monomial only when its coefficients are finite and keep the accuracy",
+                                "reason": f"monomial coefficients are not finite: {why}"})
 
 
 def _note_basis(approx: Approximation, choice: dict) -> Approximation:

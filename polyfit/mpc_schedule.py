@@ -207,7 +207,7 @@ def crypten_encode(c: float, bits: int) -> int:
     """CrypTen's encoding of a public constant: (2^bits·c).long(), truncation toward zero."""
     try:
         return _checked(math.trunc(math.ldexp(float(c), int(bits))))
-    except OverflowError:
+    except (OverflowError, ValueError):  # inf, or NaN (a coefficient beyond float64)
         raise ScheduleError(f"constant {c:g} times 2^{bits} does not fit a 64-bit integer") from None
 
 
@@ -215,7 +215,7 @@ def round_encode(c: float, bits: int) -> int:
     """round(c·2^bits) (Python's round half to even; exact for a float times a power of two)."""
     try:
         return _checked(round(math.ldexp(float(c), int(bits))))
-    except OverflowError:
+    except (OverflowError, ValueError):  # inf, or NaN (a coefficient beyond float64)
         raise ScheduleError(f"constant {c:g} times 2^{bits} does not fit a 64-bit integer") from None
 
 

@@ -7,6 +7,19 @@ import pytest
 import polyfit as pf
 
 
+def test_tiny_input_scale_keeps_chebyshev_and_reports_precision_unbounded():
+    # t = 1e-300·x: the monomial coefficients in t overflow float64 (was: ValueError NaN traceback)
+    a = pf.fit("relu", 4, 5, input_scale=1e-300)
+    assert a.stages[0].basis == "chebyshev" and "not finite" in a.provenance["basis_choice"]["reason"]
+    assert a.precision["peak_bits"] is None and a.precision["fits"] is False
+    assert math.isclose(a.metrics["max_abs_error"], pf.fit("relu", 4, 5).metrics["max_abs_error"], rel_tol=1e-9)
+
+
+def test_tiny_input_scale_with_basis_monomial_is_a_computation_error():
+    with pytest.raises(pf.ComputationError, match="monomial coefficients in t = 1e-300"):
+        pf.fit("relu", 4, 5, input_scale=1e-300, basis="monomial")
+
+
 def test_artifact_whose_mpc_schedule_does_not_fit_reads_back(tmp_path):
     # exp on [-50, 50]: every MPC schedule needs an integer beyond int64 (was: written, then refused on read)
     a = pf.fit("exp", 8, 50)
