@@ -26,3 +26,12 @@ def test_artifact_whose_mpc_schedule_does_not_fit_reads_back(tmp_path):
     assert a.precision["mpc_schedule"]["name"] is None
     a.save(tmp_path / "e.json")
     assert pf.load(tmp_path / "e.json").precision == a.precision
+
+
+def test_taylor_far_from_zero_keeps_the_taylor_polynomial_in_chebyshev():
+    # exp about 50 on [40, 60]: rounded monomials in x read 1.07e27; the Taylor polynomial's
+    # true error is e^60 − Σ_k e^50·10^k/k! (k ≤ 20) ≈ 1.81e23, at x = 60
+    a = pf.taylor("exp", 20, center=50, domain=(40, 60))
+    true = math.exp(60) - sum(math.exp(50) * 10.0 ** k / math.factorial(k) for k in range(21))
+    assert a.stages[0].basis == "chebyshev" and a.provenance["basis_choice"]["chosen"] == "chebyshev"
+    assert math.isclose(a.metrics["max_abs_error"], true, rel_tol=1e-6)

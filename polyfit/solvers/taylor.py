@@ -77,7 +77,60 @@ def taylor(target, degree, center=0.0, domain=None):
                   "series_coefficients": [str(a) for a in series],
                   "series_variable": "x - center",
                   "certificate": certificate.to_dict()}
-    return assemble(target, domain, [Stage("monomial", coefficients)], objective=objective, provenance=provenance)
+    mono = assemble(target, domain, [Stage("monomial", coefficients)], objective=objective, provenance=provenance)
+    return _keep_accurate_basis(mono, series, center, domain)
+
+
+def _keep_accurate_basis(mono, series, center: float, domain):
+    """``mono`` (the exact monomial coefficients, each rounded to float64 once), or the same
+    Taylor polynomial in the Chebyshev basis of the domain when that rounding moves its values.
+
+    Far from 0 the expansion of Σ a_k (x − c)^k in powers of x cancels (exp about 50 on
+    [40, 60]: monomial coefficients ~1e37 for values ~1e26), so one rounding per coefficient
+    changes the polynomial itself. The rule is fit's ``basis="auto"`` (docs/defaults.md):
+    monomial when max over the metric grid |p_monomial − p_chebyshev| ≤ max(1 % of the Taylor
+    polynomial's max error, 1e-12·max(1, max|p|)). The Chebyshev coefficients interpolate p at
+    d + 1 Chebyshev points, where p is evaluated in its shifted form with 40 digits.
+    """
+    import mpmath
+    import numpy as np
+
+    from ..fitting import AUTO_BASIS_FLOOR, AUTO_BASIS_RELATIVE
+    from ..metrics import metric_grid
+
+    n = len(series)
+    lo, hi = domain
+    theta = np.pi * (np.arange(n) + 0.5) / n
+    with mpmath.workdps(40):
+        a = [mpmath.mpf(str(sympy_number)) for sympy_number in _numeric(series)]
+        mid, half, c = mpmath.mpf(lo + hi) / 2, mpmath.mpf(hi - lo) / 2, mpmath.mpf(center)
+        values = np.array([float(mpmath.polyval(a[::-1], mid + half * mpmath.cos(t) - c)) for t in theta])
+    basis_values = np.cos(np.outer(np.arange(n), theta))  # T_j at the nodes
+    cheb = basis_values @ values * (2.0 / n)
+    cheb[0] /= 2.0
+    if not np.all(np.isfinite(cheb)):
+        return mono
+    cheb_stage = Stage("chebyshev", tuple(cheb), interval=(lo, hi))
+    x = metric_grid(mono.domain, int(mono.metrics["grid_points"]), None)
+    with np.errstate(all="ignore"):
+        exact = cheb_stage(x)
+        change = float(np.max(np.abs(mono.stages[0](x) - exact)))
+    scale = max(1.0, float(np.max(np.abs(exact))))
+    tolerance = max(AUTO_BASIS_RELATIVE * float(mono.metrics["max_abs_error"]), AUTO_BASIS_FLOOR * scale)
+    if change <= tolerance:
+        return mono
+    provenance = dict(mono.provenance)
+    provenance["basis_choice"] = {
+        "requested": "auto", "chosen": "chebyshev", "conversion_change": change, "tolerance": tolerance,
+        "reason": (f"rounding the monomial coefficients in x (about center {center:g}) changes the Taylor polynomial's "
+                   f"values by {change:.2e}, more than the tolerance {tolerance:.2e}")}
+    return assemble(mono.target, mono.domain, [cheb_stage], objective=mono.objective, provenance=provenance)
+
+
+def _numeric(series) -> list:
+    import sympy
+
+    return [sympy.N(a, 40) for a in series]
 
 
 def shifted_to_monomial(series, center) -> list:
