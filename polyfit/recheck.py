@@ -86,9 +86,10 @@ def recheck(approx) -> dict:
         fresh_depth = depth_report(approx)
         out["depth"] = fresh_depth
         lines += _mismatches("depth", approx.depth, fresh_depth)
-        if approx.depth.get("stored_degrees") is not None and "stored_degrees" not in fresh_depth:
-            lines.append(f"recheck  MISMATCH depth.stored_degrees: stored {approx.depth['stored_degrees']!r}, "
-                         "but no stage has trailing zero coefficients")
+        for key in ("stored_degrees", "note"):  # printed by the report, present only with trailing zeros
+            if approx.depth.get(key) is not None and key not in fresh_depth:
+                lines.append(f"recheck  MISMATCH depth.{key}: stored {approx.depth[key]!r}, "
+                             "but no stage has trailing zero coefficients")
         checked.append("depth (levels, products, backends, MPC rounds)")
     if approx.precision:
         p = approx.precision

@@ -35,3 +35,13 @@ def test_taylor_far_from_zero_keeps_the_taylor_polynomial_in_chebyshev():
     true = math.exp(60) - sum(math.exp(50) * 10.0 ** k / math.factorial(k) for k in range(21))
     assert a.stages[0].basis == "chebyshev" and a.provenance["basis_choice"]["chosen"] == "chebyshev"
     assert math.isclose(a.metrics["max_abs_error"], true, rel_tol=1e-6)
+
+
+def test_report_recheck_refuses_a_depth_note_on_a_fit_without_trailing_zeros():
+    # the report prints depth.note; one added by hand to a fit with no trailing zeros passed
+    from polyfit.recheck import recheck
+
+    a = pf.fit("relu", 4, 5)
+    edited = a.replace(depth={**a.depth, "note": "free: costs no levels"})
+    result = recheck(edited)
+    assert not result["ok"] and any("depth.note" in line for line in result["lines"])
