@@ -34,8 +34,9 @@ def plot_approximation(approx, points: int = 2001, figure=None, reference=None, 
     if f is not None:
         top.plot(x, f, color="black", lw=1.5, label=f"target {approx.target.name}")
     label = f"approximation (degrees {approx.degrees})"
-    if any(s.quantized for s in approx.stages):
-        label = f"quantized, 2^-{approx.stages[0].quantized.frac_bits} (degrees {approx.degrees})"
+    bits = sorted({s.quantized.frac_bits for s in approx.stages if s.quantized})
+    if bits:
+        label = f"quantized, 2^-{bits[0] if len(bits) == 1 else bits} (degrees {approx.degrees})"
     top.plot(x, y, color="tab:blue", lw=1.2, label=label)
     if reference is not None:
         top.plot(x, reference(x), color="tab:orange", lw=1.0, ls="--",
@@ -74,7 +75,10 @@ def plot_title(approx) -> str:
     bits = sorted({s.quantized.frac_bits for s in approx.stages if s.quantized})
     precision = (f"integers × 2^-{bits[0]}" if len(bits) == 1 else f"integers × 2^-{bits}") if bits else "float64 coefficients"
     error = (approx.metrics or {}).get("max_abs_error")
-    measured = f"max |error| {error:.3e}" if error is not None else "max |error| not finite"
+    if not approx.metrics:
+        measured = "max |error| not stated"
+    else:
+        measured = f"max |error| {error:.3e}" if error is not None else "max |error| not finite"
     return f"{head}\n{solver}, {precision}, {measured}"
 
 

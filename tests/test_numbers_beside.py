@@ -1,4 +1,5 @@
 """Numbers true just beside the tested paths (probe of the core commands, issue 9 follow-up)."""
+import json
 import math
 
 import numpy as np
@@ -45,3 +46,19 @@ def test_report_recheck_refuses_a_depth_note_on_a_fit_without_trailing_zeros():
     edited = a.replace(depth={**a.depth, "note": "free: costs no levels"})
     result = recheck(edited)
     assert not result["ok"] and any("depth.note" in line for line in result["lines"])
+
+
+def test_plot_refuses_an_artifact_whose_stored_error_is_false(cli, in_tmp):
+    # the title prints the stored max |error|: a hand-edited 0.1 (true 0.3145) was drawn as is
+    pf.fit("relu", 4, 5, bits=10, input_scale=1.0).save(in_tmp / "a.json")
+    data = json.loads((in_tmp / "a.json").read_text())
+    data["metrics"]["max_abs_error"] = 0.1
+    (in_tmp / "a.json").write_text(json.dumps(data))
+    code, out, err = cli("plot", "a.json", "--out", "a.png")
+    assert code == 1 and "stored 0.1, re-evaluated 0.314453125" in err and not (in_tmp / "a.png").exists()
+
+
+def test_plot_title_of_a_value_without_metrics_says_not_stated():
+    from polyfit.plot import plot_title
+
+    assert "max |error| not stated" in plot_title(pf.fit("relu", 4, 5).replace(metrics={}))

@@ -21,5 +21,21 @@ def run(args) -> int:
     if os.path.exists(args.path) and os.path.realpath(args.out) == os.path.realpath(args.path):
         raise InputError(f"--out {args.out!r} is the artifact being plotted; give another path for the PNG")
     approx = load(args.path)
+    _require_true_error(approx, args.path)
     write_outputs([(paths["out"], plot_png(approx), "--plot")])
     return 0
+
+
+def _require_true_error(approx, path) -> None:
+    """The title prints the stored max |error|: re-measure it (stored grid and exclude, as
+    ``polyfit report`` does) and refuse, exit 1, when the file's number is false."""
+    from ..errors import ComputationError
+    from ..recheck import recheck
+
+    if not approx.metrics:
+        return
+    metrics_only = approx.replace(depth={}, precision={})
+    bad = [line for line in recheck(metrics_only)["lines"] if "MISMATCH" in line]
+    if bad:
+        raise ComputationError(f"{path!r}: the stored metrics are false ({bad[0].split('MISMATCH ', 1)[1]}); "
+                               "nothing plotted (polyfit report shows every mismatch)")
