@@ -346,10 +346,10 @@ def plan_coefficients(approximation, input_multiplier: float = 1.0) -> tuple[lis
     folded into the last stage too. Trailing zero coefficients are dropped (the effective
     degree, :func:`effective_degree`), so every model evaluates the same terms.
     """
-    stage_coefficients = [_trimmed(s.monomial_coefficients()) for s in approximation.stages]
-    rho = approximation.input_scale / float(input_multiplier)
-    first = stage_coefficients[0]
     with np.errstate(over="ignore", invalid="ignore"):  # beyond float64 stays ±inf: reported unbounded
+        stage_coefficients = [_trimmed(s.monomial_coefficients()) for s in approximation.stages]
+        rho = approximation.input_scale / float(input_multiplier)
+        first = stage_coefficients[0]
         stage_coefficients[0] = first * rho ** np.arange(len(first))
     last = stage_coefficients[-1]
     if approximation.combine in ("relu", "step"):

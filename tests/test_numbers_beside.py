@@ -62,3 +62,30 @@ def test_plot_title_of_a_value_without_metrics_says_not_stated():
     from polyfit.plot import plot_title
 
     assert "max |error| not stated" in plot_title(pf.fit("relu", 4, 5).replace(metrics={}))
+
+
+def test_continuous_l2_at_degree_1000_converges_in_seconds():
+    # was: numpy's O(n³) leggauss and a 1e-11 test below rounding noise doubled the rule past
+    # 32k nodes (28 min, 16 GB, then killed)
+    a = pf.fit("relu", 1000, 1, grid="continuous")
+    assert a.provenance["quadrature_nodes_per_piece"] <= 4004
+    assert a.stages[0].basis == "chebyshev" and 3.1e-4 < a.metrics["max_abs_error"] < 3.3e-4
+
+
+def test_legendre_to_chebyshev_stays_finite_at_degree_1000():
+    from numpy.polynomial import legendre as L
+    from polyfit.solvers.lstsq import _legendre_to_chebyshev
+
+    leg = np.random.default_rng(0).normal(size=1001)
+    u = np.linspace(-1, 1, 101)
+    with np.errstate(all="raise"):
+        cheb = _legendre_to_chebyshev(leg)
+    assert np.allclose(np.polynomial.chebyshev.chebval(u, cheb), L.legval(u, leg), atol=1e-9)
+
+
+def test_continuous_l2_that_does_not_converge_is_one_error(monkeypatch):
+    from polyfit.solvers import lstsq
+
+    monkeypatch.setattr(lstsq, "MAX_QUADRATURE_NODES", 100)
+    with pytest.raises(pf.ComputationError, match="did not converge .* the most is 100"):
+        pf.fit("tanh", 40, 3, grid="continuous")
