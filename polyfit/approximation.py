@@ -48,6 +48,15 @@ class Quantization:
         return {"frac_bits": int(self.frac_bits), "integers": [int(i) for i in self.integers]}
 
 
+def real_input(x) -> np.ndarray:
+    """``x`` as a float array; InputError unless it holds real numbers (bool, int, float)."""
+    raw = np.asarray(x)
+    if raw.dtype.kind not in "biuf":
+        raise InputError(f"inputs must be real numbers; got {type(x).__name__} of dtype {raw.dtype} "
+                         "(strings, None and complex values are not evaluated)")
+    return raw.astype(float, copy=False)
+
+
 @dataclass(frozen=True)
 class Stage:
     """One polynomial of degree ``len(coefficients) - 1``.
@@ -165,8 +174,9 @@ class Approximation:
 
     # -- evaluation -------------------------------------------------------------------
     def __call__(self, x):
-        """y(x) = combine(x, s_k(… s_1(input_scale·x))); numpy in, numpy out."""
-        x = np.asarray(x, dtype=float)
+        """y(x) = combine(x, s_k(… s_1(input_scale·x))); numpy in, numpy out. ``x`` must hold
+        real numbers: strings, None and complex values are an InputError, not coerced."""
+        x = real_input(x)
         s = x * self.input_scale if self.input_scale != 1.0 else x
         for stage in self.stages:
             s = stage(s)
@@ -176,7 +186,7 @@ class Approximation:
 
     def stage_outputs(self, x) -> list[np.ndarray]:
         """The input of stage 1 followed by each stage's output (for plots and bounds)."""
-        values = [np.asarray(x, dtype=float) * self.input_scale]
+        values = [real_input(x) * self.input_scale]
         for stage in self.stages:
             values.append(stage(values[-1]))
         return values

@@ -93,3 +93,16 @@ def test_continuous_l2_that_does_not_converge_is_one_error(monkeypatch):
     monkeypatch.setattr(lstsq, "MAX_QUADRATURE_NODES", 100)
     with pytest.raises(pf.ComputationError, match="did not converge .* the most is 100"):
         pf.fit("tanh", 40, 3, grid="continuous")
+
+
+@pytest.mark.parametrize("value", ["2", None, 1j, ["1", "2"]])
+def test_evaluating_an_approximation_refuses_what_is_not_a_real_number(value):
+    # a("2") returned p(2) and a(None) NaN, silently
+    with pytest.raises(pf.InputError, match="inputs must be real numbers"):
+        pf.fit("relu", 4, 5)(value)
+
+
+def test_an_exclude_covering_the_whole_domain_is_one_input_error():
+    # was: ValueError "zero-size array to reduction operation minimum" from the metrics
+    with pytest.raises(pf.InputError, match=r"covers the whole domain \[-5, 5\]"):
+        pf.fit("relu", 4, 5, exclude=(-6, 7))
