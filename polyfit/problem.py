@@ -117,7 +117,7 @@ def make_problem(target, degree, domain, *, norm="l2", grid="uniform", points=No
     input_scale = check_input_scale(input_scale)
     if samples is not None:
         samples = check_samples(samples, degree)
-    exclude = check_exclude(exclude)
+    exclude = check_exclude(exclude, domain)
     problem = FitProblem(target, degree, domain, norm, grid, points, weight, samples, basis, input_scale,
                          frac_bits, solver, compat, exclude, dict(options or {}))
     if target.expr is None:

@@ -237,8 +237,9 @@ def check_input_scale(input_scale) -> float:
     return scale
 
 
-def check_exclude(exclude) -> tuple[float, float] | None:
-    """The interval (a, b), a < b, left out of a fit and its metrics; or None."""
+def check_exclude(exclude, domain=None) -> tuple[float, float] | None:
+    """The interval (a, b), a < b, left out of a fit and its metrics; or None. With ``domain``
+    (lo, hi), (a, b) must leave at least its ends: a ≥ lo or b ≤ hi."""
     if exclude is None:
         return None
     try:
@@ -249,6 +250,9 @@ def check_exclude(exclude) -> tuple[float, float] | None:
         raise InputError(f"exclude {exclude!r} must be a pair (a, b) of numbers") from None
     if not a < b:
         raise InputError(f"exclude {exclude!r} must have a < b")
+    if domain is not None and a < domain[0] and domain[1] < b:
+        raise InputError(f"exclude ({a:g}, {b:g}) covers the whole domain [{domain[0]:g}, {domain[1]:g}]: nothing "
+                         "would be fitted; exclude a gap inside the domain")
     return (a, b)
 
 
