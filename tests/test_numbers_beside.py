@@ -106,3 +106,15 @@ def test_an_exclude_covering_the_whole_domain_is_one_input_error():
     # was: ValueError "zero-size array to reduction operation minimum" from the metrics
     with pytest.raises(pf.InputError, match=r"covers the whole domain \[-5, 5\]"):
         pf.fit("relu", 4, 5, exclude=(-6, 7))
+
+
+def test_cli_reads_negative_numbers_with_an_exponent(cli, in_tmp):
+    # argparse took "-1e-3" for an option: "argument --domain: expected 2 arguments"
+    code, out, err = cli("fit", "--degree", "2", "--domain", "-1e-3", "5", "--json")
+    assert code == 0 and json.loads(out)["domain"] == [-0.001, 5.0]
+
+
+def test_an_input_scale_mapping_the_domain_beyond_float64_is_one_input_error():
+    # 1e308 on [-5, 5]: t reaches inf and numpy's SVD failed with a LinAlgError traceback
+    with pytest.raises(pf.InputError, match=r"input_scale 1e\+308 maps the domain \[-5, 5\]"):
+        pf.fit("relu", 4, 5, input_scale=1e308)

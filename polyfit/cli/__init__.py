@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import signal
 import sys
 import threading
@@ -23,7 +24,13 @@ COMMANDS = ("fit", "taylor", "composite", "verify", "export", "search", "report"
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line on stderr, exit code 2."""
+    """argparse that reports usage errors as one line on stderr, exit code 2, and reads
+    negative numbers in any float syntax as values (argparse's own rule, ``-1`` and ``-.5``
+    only, took ``--domain -1e-3 5`` for an option and said "expected 2 arguments")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
