@@ -114,7 +114,7 @@ def make_problem(target, degree, domain, *, norm="l2", grid="uniform", points=No
         raise InputError(f"solver {solver!r} is not allowed; allowed: exact, gekko")
     if compat not in (None, "pillar"):
         raise InputError(f"compat {compat!r} is not allowed; allowed: pillar")
-    input_scale = check_input_scale(input_scale)
+    input_scale = check_input_scale(input_scale, domain)
     if samples is not None:
         samples = check_samples(samples, degree)
     exclude = check_exclude(exclude, domain)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 
 import numpy as np
 
@@ -226,14 +227,20 @@ def check_points(points, degree: int) -> int | None:
     return int(points)
 
 
-def check_input_scale(input_scale) -> float:
-    """s of t = s·x: a finite, non-zero number."""
+def check_input_scale(input_scale, domain=None) -> float:
+    """s of t = s·x: a finite, non-zero number; with ``domain``, the t-interval's bound
+    |s|·max|domain| must be a normal float64 too (1e308 on [-5, 5] overflows to inf)."""
     try:
         scale = real_number(input_scale, "input_scale")
     except InputError:
         scale = math.nan
     if not math.isfinite(scale) or scale == 0.0:
         raise InputError(f"input_scale {input_scale!r} must be a finite, non-zero number")
+    if domain is not None:
+        bound = abs(scale) * max(abs(domain[0]), abs(domain[1]))
+        if not (sys.float_info.min <= bound <= sys.float_info.max):
+            raise InputError(f"input_scale {scale:g} maps the domain [{domain[0]:g}, {domain[1]:g}] to |t| ≤ {bound:g}, "
+                             "beyond float64; allowed: |input_scale|·max|domain| from 2.2e-308 to 1.8e308")
     return scale
 
 
