@@ -118,3 +118,15 @@ def test_an_input_scale_mapping_the_domain_beyond_float64_is_one_input_error():
     # 1e308 on [-5, 5]: t reaches inf and numpy's SVD failed with a LinAlgError traceback
     with pytest.raises(pf.InputError, match=r"input_scale 1e\+308 maps the domain \[-5, 5\]"):
         pf.fit("relu", 4, 5, input_scale=1e308)
+
+
+def test_lstsq_of_an_odd_target_on_a_symmetric_domain_has_exactly_zero_even_coefficients():
+    # tanh d6 on [-4, 4] kept 1e-16 noise at x^6: effective degree 6, Horner 5 rounds, instead of 5
+    a = pf.fit("tanh", 6, 4)
+    assert a.stages[0].coefficients[0::2] == (0.0,) * 4
+    assert a.depth["degrees"] == [5] and a.depth["mpc_rounds"]["horner"] == 4
+
+
+def test_lstsq_parity_is_not_imposed_on_an_asymmetric_domain():
+    a = pf.fit("tanh", 6, (-4, 3))
+    assert a.depth["degrees"] == [6] and "parity" not in a.provenance

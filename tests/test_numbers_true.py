@@ -85,7 +85,9 @@ def test_high_degree_chebyshev_artifacts_run_under_ckks_at_their_claimed_levels(
     a = pf.fit(target if target == "tanh" else pf.expr(target), 64, 8, basis="chebyshev")
     r = verify(a, samples=16, check_tight=target == "tanh")
     assert r.ok, r.failed
-    assert r.levels_used == a.depth["ckks_levels"] == 7 and r.details["plan_basis"] == "chebyshev"
+    # tanh is odd: its even coefficients are exactly zero, effective degree 63 fits in 6 levels
+    levels = 6 if target == "tanh" else 7
+    assert r.levels_used == a.depth["ckks_levels"] == levels and r.details["plan_basis"] == "chebyshev"
     assert r.max_error_vs_artifact < 1e-4
 
 
