@@ -22,9 +22,13 @@ def plot_approximation(approx, points: int = 2001, figure=None, reference=None, 
     """
     import matplotlib.pyplot as plt
 
+    from .validate import check_integer
+
+    points = check_integer(points, "points", 2, 1_000_000)
     lo, hi = approx.domain
     x = np.linspace(lo, hi, points)
     y = approx(x)
+    reference_y = None if reference is None else _reference_values(reference, x)
     fig = figure or plt.figure(figsize=(7.5, 6.0))
     top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     try:
@@ -38,8 +42,8 @@ def plot_approximation(approx, points: int = 2001, figure=None, reference=None, 
     if bits:
         label = f"quantized, 2^-{bits[0] if len(bits) == 1 else bits} (degrees {approx.degrees})"
     top.plot(x, y, color="tab:blue", lw=1.2, label=label)
-    if reference is not None:
-        top.plot(x, reference(x), color="tab:orange", lw=1.0, ls="--",
+    if reference_y is not None:
+        top.plot(x, reference_y, color="tab:orange", lw=1.0, ls="--",
                  label=reference_label or "float L2 fit (same degree, unquantized)")
     exclude = (approx.metrics or {}).get("exclude")
     if exclude:
@@ -58,6 +62,18 @@ def plot_approximation(approx, points: int = 2001, figure=None, reference=None, 
     bottom.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig
+
+
+def _reference_values(reference, x: np.ndarray) -> np.ndarray:
+    """reference(x), checked: one real number per x (InputError otherwise, before drawing)."""
+    if not callable(reference):
+        raise InputError(f"reference must be a callable of x (an Approximation or a function), "
+                         f"got {type(reference).__name__}")
+    values = np.asarray(reference(x))
+    if values.shape != x.shape or values.dtype.kind not in "biuf":
+        raise InputError(f"reference must return one real number per x (shape {x.shape}); it returned shape "
+                         f"{values.shape} of dtype {values.dtype}")
+    return values.astype(float)
 
 
 def plot_title(approx) -> str:

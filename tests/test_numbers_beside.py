@@ -130,3 +130,19 @@ def test_lstsq_of_an_odd_target_on_a_symmetric_domain_has_exactly_zero_even_coef
 def test_lstsq_parity_is_not_imposed_on_an_asymmetric_domain():
     a = pf.fit("tanh", 6, (-4, 3))
     assert a.depth["degrees"] == [6] and "parity" not in a.provenance
+
+
+@pytest.mark.parametrize("reference", [5, lambda x: x[:3]])
+def test_plot_refuses_a_reference_that_is_not_a_curve_of_x(reference):
+    # was: TypeError 'int' object is not callable / matplotlib's shape ValueError
+    from polyfit.plot import plot_approximation
+
+    with pytest.raises(pf.InputError, match="reference must"):
+        plot_approximation(pf.fit("relu", 4, 5), points=11, reference=reference)
+
+
+def test_plot_refuses_fewer_than_two_points():
+    from polyfit.plot import plot_approximation
+
+    with pytest.raises(pf.InputError, match="points"):
+        plot_approximation(pf.fit("relu", 4, 5), points=1)
