@@ -324,6 +324,19 @@ def test_sign_max_pool_from_a_sign_composite_is_close_to_max():
     assert err.mean() < 0.05
 
 
+@pytest.mark.parametrize("mode", ["avg", "sign"])
+def test_a_max_pool_returning_indices_is_not_swapped(mode):
+    model = nn.Sequential(nn.MaxPool2d(2, return_indices=True))  # a swap returned one tensor: y, idx = x[0], x[1]
+    with pytest.raises(InputError, match="return_indices=True"):
+        swap_max_pooling(model, mode, approximation=sign_composite(), scale=2.0)
+
+
+@pytest.mark.parametrize("scale", ["x", None, {"0": "x"}])
+def test_a_pool_scale_that_is_no_number_is_refused_in_one_line(scale):
+    with pytest.raises(InputError, match="must be a number B > 0"):
+        swap_max_pooling(nn.Sequential(nn.MaxPool2d(2)), "sign", approximation=sign_composite(), scale=scale)
+
+
 def test_swap_max_pooling_to_average_or_sign():
     model = nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2))
     avg, swapped = swap_max_pooling(model, "avg")

@@ -73,8 +73,15 @@ def _scale_for(name, scale, approximation):
         if name not in scale:
             raise InputError(f"pool {name!r}: no scale given; scales cover {', '.join(map(str, scale)) or 'nothing'}")
         value = scale[name]
-        return pool_scale(value, approximation) if hasattr(value, "maximum") else float(value)
-    return float(scale)
+        return pool_scale(value, approximation) if hasattr(value, "maximum") else _number(value, f"pool {name!r}: scale")
+    return _number(scale, "scale")
+
+
+def _number(value, what: str) -> float:
+    """A real number (SignMaxPool2d then checks it is finite and positive); else InputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"{what} {value!r} must be a number B > 0, a SiteProfile or a {{pool name: either}} mapping")
+    return float(value)
 
 
 def swap_max_pooling(model: nn.Module, mode: str = "avg", approximation=None, scale=1.0, inplace: bool = False, *,

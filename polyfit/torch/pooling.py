@@ -251,6 +251,7 @@ def avg_pool_like(pool) -> nn.Module:
     dict of its arguments (``kernel_size``, ``stride``, ``padding``, ``dilation``, ``ceil_mode``)."""
     args = pool if isinstance(pool, dict) else {k: getattr(pool, k) for k in
                                                 ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
+    _refuse_indices(pool)
     kernel, stride = args["kernel_size"], args.get("stride") or args["kernel_size"]
     padding, ceil_mode = args.get("padding", 0), bool(args.get("ceil_mode", False))
     if _pair(args.get("dilation", 1)) != (1, 1):
@@ -264,10 +265,19 @@ def sign_pool_like(pool, approximation, scale: float = 1.0, **options) -> SignMa
     """SignMaxPool2d with the max pool's window, stride and dilation (an ``nn.MaxPool2d`` or a dict)."""
     args = pool if isinstance(pool, dict) else {k: getattr(pool, k) for k in
                                                 ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
+    _refuse_indices(pool)
     if _pair(args.get("padding", 0)) != (0, 0) or args.get("ceil_mode", False):
         raise InputError(f"cannot swap {_describe(pool)} for a sign-based max: padding and ceil_mode must be off")
     return SignMaxPool2d(args["kernel_size"], approximation, stride=args.get("stride") or args["kernel_size"],
                          dilation=args.get("dilation", 1), scale=scale, **options)
+
+
+def _refuse_indices(pool) -> None:
+    """A pool asked for its argmax indices returns (values, indices); a swapped pool would return
+    one tensor, which ``y, idx = pool(x)`` unpacks along the batch silently (y = x[0], idx = x[1])."""
+    if getattr(pool, "return_indices", False):
+        raise InputError(f"cannot swap {_describe(pool)}: it returns indices (return_indices=True), "
+                         "which no polynomial pooling computes")
 
 
 def _describe(pool) -> str:
