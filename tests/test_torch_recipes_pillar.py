@@ -273,3 +273,17 @@ def test_named_sites_lists_matching_modules_in_definition_order():
     assert list(named_sites(model, nn.ReLU)) == ["1", "2.1"]
     assert list(named_sites(model, (nn.ReLU, nn.Tanh))) == ["1", "2.0", "2.1"]
     assert list(named_sites(model, lambda m: isinstance(m, nn.Tanh))) == ["2.0"]
+
+
+@pytest.mark.parametrize("temperature", [0, -1.0, float("nan"), True])
+def test_soft_cross_entropy_refuses_a_temperature_that_is_not_positive(temperature):
+    from polyfit.torch.recipes import soft_cross_entropy
+
+    with pytest.raises(InputError, match="temperature must be a finite number > 0"):  # tau = 0 returned NaN
+        soft_cross_entropy(torch.randn(2, 3), torch.randn(2, 3), temperature)
+
+
+def test_out_of_range_monitor_names_the_sites_a_range_mapping_misses():
+    model = nn.Sequential(nn.ReLU(), nn.ReLU())
+    with pytest.raises(InputError, match="no range for site.*1; ranges cover 0"):  # was KeyError '1'
+        OutOfRangeMonitor({"0": model[0], "1": model[1]}, {"0": 1.0})

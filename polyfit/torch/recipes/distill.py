@@ -21,8 +21,15 @@ from ...errors import InputError
 FORMS = ("mix", "add")
 
 
+def _check_temperature(temperature) -> None:
+    if isinstance(temperature, bool) or not (isinstance(temperature, (int, float)) and math.isfinite(temperature)
+                                             and temperature > 0):
+        raise InputError(f"temperature must be a finite number > 0, got {temperature!r}")
+
+
 def soft_cross_entropy(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """Mean over the batch of −Σ_i softmax(z_t/τ)_i · log softmax(z_s/τ)_i (teacher detached)."""
+    _check_temperature(temperature)  # τ = 0 returned NaN
     target = F.softmax(teacher_logits.detach().float() / temperature, dim=-1)
     log_p = F.log_softmax(student_logits.float() / temperature, dim=-1)
     return -(target * log_p).sum(dim=-1).mean()
@@ -38,8 +45,7 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     """
     if form not in FORMS:
         raise InputError(f"distillation form {form!r} is not allowed; allowed: {', '.join(FORMS)}")
-    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
-        raise InputError(f"temperature must be a finite number > 0, got {temperature!r}")
+    _check_temperature(temperature)
     if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
         raise InputError(f"alpha must be in [0, 1], got {alpha!r}")
     if student_logits.shape != teacher_logits.shape:

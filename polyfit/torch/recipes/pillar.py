@@ -215,6 +215,11 @@ class OutOfRangeMonitor(_Hooked):
 
     def __init__(self, sites, ranges):
         self.sites = as_site_mapping(sites)
+        if isinstance(ranges, dict):
+            missing = [name for name in self.sites if name not in ranges]
+            if missing:
+                raise InputError(f"no range for site(s) {', '.join(missing)}; ranges cover "
+                                 f"{', '.join(map(str, ranges)) or 'nothing'}")
         self.ranges = {name: self._range(ranges[name] if isinstance(ranges, dict) else ranges, name)
                        for name in self.sites}
         self._counts: dict[str, dict[str, torch.Tensor | int | float]] = {}
