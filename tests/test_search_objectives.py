@@ -99,3 +99,9 @@ def test_objective_spec_sets_the_quadrature_tolerance():
     obj = parse_objective("uniform:a=3,rtol=1e-9,points=1001")
     assert obj.distribution.rtol == 1e-9 and obj.distribution.points == 1001
     assert isinstance(obj, ExpectedError)
+
+
+@pytest.mark.parametrize("spec", ["gaussian:sigma=2,sigma=3", "uniform:a=1,A=2", "gaussian:sigma=2,error=mse,error=mae"])
+def test_an_objective_key_given_twice_is_refused(spec):
+    with pytest.raises(pf.InputError, match="is given twice"):  # the last value silently won
+        parse_objective(spec)

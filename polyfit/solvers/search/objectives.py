@@ -168,6 +168,8 @@ def parse_objective(spec: str) -> ExpectedError:
         key, eq, value = item.partition("=")
         if not eq or not key.strip() or not value.strip():
             raise InputError(f"objective {spec!r}: {item!r} is not key=value")
+        if key.strip().lower() in pairs:  # formerly the last one silently won
+            raise InputError(f"objective {spec!r}: {key.strip()!r} is given twice; give each key once")
         pairs[key.strip().lower()] = value.strip()
     error = pairs.pop("error", "mse")
     penalty = _number(spec, "depth_penalty", pairs.pop("depth_penalty", "0"))
