@@ -134,3 +134,8 @@ def test_the_sample_is_uniform_over_calls_and_positions():
     per_decile = torch.histc(position, 10, 0, 20_000)
     assert float(per_decile.min()) > 140 and float(per_decile.max()) < 260
     assert torch.unique(p.sample).numel() == 2000, "no element twice"
+
+
+def test_an_empty_loader_is_refused_not_profiled_as_nothing():
+    with pytest.raises(InputError, match="yielded no batches"):  # was a profile with minimum inf, mean NaN
+        profile_sites(nn.Sequential(nn.Linear(2, 2), nn.ReLU()), [])

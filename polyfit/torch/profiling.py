@@ -380,10 +380,14 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
                     observe(_p, args[0])
 
             hooks.add(module.register_forward_pre_hook(hook))
+        batches = 0
         for i, batch in enumerate(loader):
             if max_batches is not None and i >= max_batches:
                 break
             dry_run(model, tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in _model_inputs(batch, input_fn)))
+            batches += 1
+    if not batches:  # formerly profiles of nothing: minimum inf, maximum -inf, mean NaN
+        raise InputError("the loader yielded no batches; profiling needs at least one")
     if not profile:
         raise InputError("the model has no activation sites to profile (no activation modules and no functional "
                          "activation calls ran); pass sites=")
