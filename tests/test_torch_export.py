@@ -140,3 +140,34 @@ def test_an_opset_the_exporter_cannot_write_is_refused_in_one_line(tmp_path, ops
     with pytest.raises(InputError, match=f"opset_version {opset!r} is not allowed; allowed: integers 7 to"):
         export_onnx(nn.Sequential(nn.Linear(2, 2)), torch.randn(1, 2), tmp_path / "m.onnx", opset_version=opset)
     assert not (tmp_path / "m.onnx").exists()
+
+
+class ConvBNResidual(nn.Module):
+    """y = conv(x); relu(bn(y)) + y: the conv's output feeds the BN and the residual."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.act = nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2), nn.ReLU()
+        with torch.no_grad():
+            self.bn.running_mean.fill_(1.0)
+            self.bn.running_var.fill_(4.0)
+            self.bn.weight.fill_(2.0)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return self.act(self.bn(y)) + y
+
+
+def test_a_batchnorm_is_not_folded_into_a_layer_whose_output_is_also_read_elsewhere():
+    model, x = ConvBNResidual().eval(), torch.randn(2, 2, 4, 4)
+    final = finalize(model, fold_bn=True, example_inputs=x)   # folded, the residual read BN(y): off by 1.0
+    assert isinstance(final.bn, nn.BatchNorm2d) and torch.allclose(final(x), model(x), atol=1e-6)
+
+
+def test_a_conv_bn_pair_read_only_by_the_batchnorm_is_still_folded():
+    model = nn.Sequential(nn.Conv2d(2, 2, 1), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(32, 4),
+                          nn.BatchNorm1d(4)).eval()
+    x = torch.randn(2, 2, 4, 4)
+    final = finalize(model, fold_bn=True, example_inputs=x)
+    assert isinstance(final[1], nn.Identity) and isinstance(final[5], nn.Identity)
+    assert torch.allclose(final(x), model(x), atol=1e-5)

@@ -165,14 +165,62 @@ def _bn_pairs_by_dry_run(model, example_inputs) -> list[tuple[str, str]]:
             order.append((name, id(first) if first is not None else None, id(output)))
         return record
 
+    uses = _Uses()
     with HookSet() as hooks:
         for name, module in leaves:
             hooks.add(module.register_forward_hook(hook(name)))
-        dry_run(model, example_inputs)
+            if isinstance(module, _FOLDABLE):
+                hooks.add(module.register_forward_hook(lambda mod, inputs, output: uses.watch(output)))
+            if isinstance(module, _BATCHNORMS):
+                hooks.add(module.register_forward_pre_hook(lambda mod, inputs: uses.enter(inputs)))
+                hooks.add(module.register_forward_hook(lambda mod, inputs, output: uses.leave()))
+        with uses:
+            dry_run(model, example_inputs)
     pairs = []
     for (a_name, _, a_out), (b_name, b_in, _) in zip(order, order[1:]):
         a, b = model.get_submodule(a_name), model.get_submodule(b_name)
+        # the layer's output must feed the BatchNorm alone: a residual "+ y" reading it too would
+        # get the folded (normalised) values, which changed a conv-BN-ReLU block's output by 1.0
         if (isinstance(a, _FOLDABLE) and _foldable(a, b) and a_out == b_in
-                and calls.get(a_name) == 1 and calls.get(b_name) == 1):
+                and calls.get(a_name) == 1 and calls.get(b_name) == 1 and uses.count(a_out) == 1):
             pairs.append((a_name, b_name))
     return pairs
+
+
+class _Uses(torch.overrides.TorchFunctionMode):
+    """Counts the readers of each watched tensor (a Conv/Linear output) during a dry run: each
+    BatchNorm module called on it, and each torch function call outside BatchNorm forwards
+    taking it (a residual add, a second branch). Watched tensors stay alive (the dry run keeps
+    them), so their ids are stable; a call inside another call is not seen twice."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts: dict[int, int] = {}
+        self.inside_bn = 0
+
+    def watch(self, tensor) -> None:
+        if isinstance(tensor, torch.Tensor):
+            self.counts[id(tensor)] = 0
+
+    def count(self, tensor_id) -> int | None:
+        return self.counts.get(tensor_id)
+
+    def enter(self, inputs) -> None:
+        self._read(inputs)
+        self.inside_bn += 1
+
+    def leave(self) -> None:
+        self.inside_bn -= 1
+
+    def _read(self, values) -> None:
+        from torch.utils._pytree import tree_flatten
+
+        seen = {id(v) for v in tree_flatten(values)[0] if isinstance(v, torch.Tensor)}
+        for key in seen & self.counts.keys():
+            self.counts[key] += 1
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if not self.inside_bn:
+            self._read((args, kwargs))
+        return func(*args, **kwargs)
