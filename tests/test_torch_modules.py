@@ -383,3 +383,12 @@ def test_fused_kernels_match_the_eager_kernels():
     assert torch.allclose(yf, y, atol=1e-5)
     assert torch.allclose(xf.grad, x.grad, atol=1e-4)
     assert torch.allclose(fused.coefficients.grad, eager.coefficients.grad, rtol=1e-4)
+
+
+def test_a_sign_comparator_must_approximate_an_odd_positive_function():
+    import polyfit as pf
+
+    with pytest.raises(InputError, match="target 'gelu' is not"):  # was taken as kind 'sign', error bound 4.2
+        SignMaxPool2d(2, pf.fit("gelu", 3, 2), scale=2.0)
+    assert SignMaxPool2d(2, pf.fit("tanh", 3, 2), scale=2.0).kind == "sign"
+    assert SignMaxPool2d(2, pf.fit("relu", 3, 2), scale=2.0, kind="relu").kind == "relu"

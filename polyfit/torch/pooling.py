@@ -71,6 +71,8 @@ class SignMaxPool2d(nn.Module):
             if inferred is None:
                 raise InputError(f"SignMaxPool2d: combine {approximation.combine!r} is not a sign, abs or relu approximation")
             kind = kind or inferred
+            if kind == "sign" and approximation.combine == "none":
+                _check_sign_like(approximation)
             self.approximation = approximation
         if kind not in ("sign", "abs", "relu"):
             raise InputError(f"SignMaxPool2d kind {kind!r} is unknown; allowed: sign, abs, relu")
@@ -270,6 +272,22 @@ def sign_pool_like(pool, approximation, scale: float = 1.0, **options) -> SignMa
         raise InputError(f"cannot swap {_describe(pool)} for a sign-based max: padding and ceil_mode must be off")
     return SignMaxPool2d(args["kernel_size"], approximation, stride=args.get("stride") or args["kernel_size"],
                          dilation=args.get("dilation", 1), scale=scale, **options)
+
+
+def _check_sign_like(approximation) -> None:
+    """A sign comparator's target must be odd and positive for z > 0 (sign, tanh, erf): a
+    gelu fit (combine none, so kind "sign") took the max with error bound 4.2 on [−2, 2]."""
+    h = max(abs(v) for v in approximation.domain)
+    z = h * np.array([0.125, 0.25, 0.5, 1.0])
+    try:
+        plus, minus = (np.asarray(approximation.target(v), dtype=float) for v in (z, -z))
+    except InputError:  # a loaded artifact of a Python callable: nothing to evaluate
+        return
+    scale = max(float(np.max(np.abs(plus))), 1e-300)
+    if not (np.all(plus > 0) and np.all(np.abs(plus + minus) <= 1e-9 * scale)):
+        raise InputError(f"SignMaxPool2d: a sign comparator approximates an odd function that is positive for "
+                          f"z > 0 (sign, tanh); target {approximation.target.name!r} is not (a ReLU or |x| fit: pass "
+                          "kind='relu' or kind='abs')")
 
 
 def _refuse_indices(pool) -> None:
