@@ -182,3 +182,18 @@ def test_a_module_shared_under_two_names_gets_one_replacement_everywhere():
     model = nn.Sequential(nn.Linear(2, 2), relu, nn.Linear(2, 2), relu)
     new, report = replace_activations(model, poly_factory)
     assert new[1] is new[3] and isinstance(new[1], PolyActivation) and len(report) == 1
+
+
+def test_kinds_leave_other_activation_modules_alone_without_reporting_their_inner_calls():
+    model = nn.Sequential(nn.Linear(2, 2), nn.GELU(), nn.ReLU())
+    x = torch.randn(1, 2)
+    sites = find_sites(model, x, kinds=(nn.ReLU,))
+    assert [s.name for s in sites] == ["2"] and not sites.functional  # GELU's own F.gelu was a "functional site"
+    new, report = replace_activations(model, {nn.ReLU: lambda site: nn.Identity()}, example_inputs=x, kinds=(nn.ReLU,))
+    assert [r.name for r in report] == ["2"] and isinstance(new[1], nn.GELU)
+
+
+def test_a_mapping_without_a_sites_type_says_how_to_replace_only_the_mapped_types():
+    model = nn.Sequential(nn.Linear(2, 2), nn.GELU(), nn.ReLU())
+    with pytest.raises(InputError, match=r"pass kinds=\(nn.ReLU,\)"):
+        replace_activations(model, {nn.ReLU: lambda site: nn.Identity()}, example_inputs=torch.randn(1, 2))

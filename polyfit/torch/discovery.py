@@ -258,6 +258,10 @@ class SiteWatcher(TorchFunctionMode):
         self.kinds = kinds
         self.functionals = functional_activations() if functionals is None else functionals
         self.site_depth = 0
+        # activation modules left out of ``kinds`` (find_sites(kinds=(nn.ReLU,)) on a model with
+        # nn.GELU): their own F.gelu inside is not a functional site of the model
+        self.other_kinds = tuple(k for k in default_kinds() if not issubclass(k, tuple(kinds)))
+        self.quiet_depth = 0
         self.module_stack: list[str] = []
         self.functional_counts: dict[str, int] = {}
         self.via_attribute: list = []
@@ -282,10 +286,14 @@ class SiteWatcher(TorchFunctionMode):
             if self.site_depth == 0:
                 self.on_module(name, module, args)
             self.site_depth += 1
+        if isinstance(module, self.other_kinds):
+            self.quiet_depth += 1
 
     def post_hook(self, name, module, args, output):
         if self.module_stack:
             self.module_stack.pop()
+        if isinstance(module, self.other_kinds):
+            self.quiet_depth -= 1
         if isinstance(module, self.kinds):
             self.site_depth -= 1
         elif self.site_depth == 0 and not any(True for _ in module.children()):
@@ -296,7 +304,7 @@ class SiteWatcher(TorchFunctionMode):
         if self.paused:
             return func(*args, **kwargs)
         label = self.functionals.get(func) if _hashable(func) else None
-        if label is not None and self.site_depth == 0:
+        if label is not None and self.site_depth == 0 and self.quiet_depth == 0:
             x = args[0] if args else kwargs.get("input")
             if self.via_attribute and self.via_attribute[-1][0] is func:
                 self.on_call(self.via_attribute[-1][1], label, x, True)

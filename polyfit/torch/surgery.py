@@ -62,7 +62,8 @@ def _resolve_factory(factory) -> Callable[[Site], nn.Module]:
                 if kind is not None and issubclass(kind, wanted):
                     return make(site)
             raise InputError(f"site {site.name!r}: no factory for type {site.type}; mapping has "
-                             f"{', '.join(k.__name__ for k in mapping)}")
+                             f"{', '.join(k.__name__ for k in mapping)} (to replace only those, pass "
+                             f"kinds=({', '.join('nn.' + k.__name__ for k in mapping)},))")
 
         return by_type
     if not callable(factory):
