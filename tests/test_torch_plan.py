@@ -279,6 +279,8 @@ def test_the_cli_shows_a_saved_plan_and_refuses_a_tampered_one(budget_plan, tmp_
     assert code == 0 and json.loads(out)["total_depth"] == budget_plan.total_depth
     code, out, err = cli("netplan", str(path), "--json", "--plot", str(tmp_path / "q.png"))
     assert code == 0 and json.loads(out)["total_depth"] == budget_plan.total_depth and "q.png" in err
+    code, out, err = cli("netplan", str(path), "--plot", str(path))  # wrote the PNG over the plan
+    assert code == 2 and "is the plan being read" in err and pft.load_plan(path).total_depth == budget_plan.total_depth
     tamper(path, lambda d: d.update(total_depth=d["total_depth"] + 3))
     code, out, err = cli("netplan", str(path))
     assert code == 2 and out == "" and len(err.strip().splitlines()) == 1 and "does not match the depth path" in err

@@ -15,12 +15,16 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     import json
+    import os
     import sys
 
     from ..atomic import output_target
+    from ..errors import InputError
 
     if args.plot:
-        output_target(args.plot, "--plot")  # before any work
+        target = output_target(args.plot, "--plot")  # before any work
+        if os.path.exists(args.path) and os.path.realpath(args.path) == target:
+            raise InputError(f"--plot {args.plot!r} is the plan being read; give another path for the PNG")
     from ..torch.planning import load_plan
 
     plan = load_plan(args.path)
