@@ -133,3 +133,14 @@ def test_cli_refine_0_and_keep_twins(tmp_path, capsys):
     history = json.loads((tmp_path / "h.json").read_text(encoding="utf-8"))
     assert rc == 0 and history["space"]["degrees"] == [2, 3] and history["space"]["twins"] == []
     assert {e["phase"] for e in history["evaluations"]} == {"initial", "bo"}
+
+
+@pytest.mark.parametrize("flag", ["--out", "--history", "--plot"])
+def test_cli_refuses_to_write_over_the_objectives_samples_file(tmp_path, capsys, flag):
+    samples = tmp_path / "s.txt"
+    samples.write_text("0.1\n-0.5\n1.2\n0.3\n")
+    code = main(["search", "--degrees", "2-3", "--range-bounds", "1", "2", "--objective", f"samples:path={samples}",
+                 "--budget", "5", flag, str(samples), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is the objective's samples file" in err and err.count("\n") == 1
+    assert samples.read_text() == "0.1\n-0.5\n1.2\n0.3\n"  # the artifact JSON was written over it

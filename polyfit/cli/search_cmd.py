@@ -54,6 +54,7 @@ def run(args) -> int:
 
     target = resolve_target(args)
     paths = planned_outputs(args, None, flags=("out", "plot", "history"))
+    refuse_overwriting_samples(paths, args.objective)
     bits = integer_list(args.bits, "--bits", "8,10,12") if args.bits else None
     methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
     from ..solvers.search import search
@@ -78,6 +79,7 @@ def run(args) -> int:
     if not args.json and not args.out:  # the default name is known only now: check it with the others
         named = SimpleNamespace(out=default_name(target, result.best_evaluation), plot=args.plot, history=args.history)
         paths = planned_outputs(named, None, flags=("out", "plot", "history"))
+        refuse_overwriting_samples(paths, args.objective)
     items = [(paths["out"], best.to_json().encode("utf-8"), "--out")] if "out" in paths else []
     if "history" in paths:
         items.append((paths["history"], result.to_json().encode("utf-8"), "--history"))
@@ -87,6 +89,24 @@ def run(args) -> int:
         items.append((paths["plot"], figure_png(result.plot), "--plot"))
     write_outputs(items, report)
     return 0
+
+
+def refuse_overwriting_samples(paths: dict, objective) -> None:
+    """An output naming the ``samples:path=FILE`` objective's file would replace the search's
+    own input (``--out s.npy`` wrote the artifact JSON over the samples)."""
+    import os
+
+    from ..errors import InputError
+
+    if not isinstance(objective, str) or objective.strip().partition(":")[0].strip().lower() != "samples":
+        return
+    for item in objective.partition(":")[2].split(","):
+        key, _, value = item.partition("=")
+        if key.strip().lower() == "path" and value.strip() and os.path.exists(value.strip()):
+            source = os.path.realpath(value.strip())
+            for flag, path in paths.items():
+                if os.path.realpath(path) == source:
+                    raise InputError(f"--{flag} {path!r} is the objective's samples file; give another path")
 
 
 def default_name(target, best) -> str:
