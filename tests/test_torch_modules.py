@@ -392,3 +392,14 @@ def test_a_sign_comparator_must_approximate_an_odd_positive_function():
         SignMaxPool2d(2, pf.fit("gelu", 3, 2), scale=2.0)
     assert SignMaxPool2d(2, pf.fit("tanh", 3, 2), scale=2.0).kind == "sign"
     assert SignMaxPool2d(2, pf.fit("relu", 3, 2), scale=2.0, kind="relu").kind == "relu"
+
+
+def test_blended_lambda_that_is_no_number_is_an_input_error():
+    with pytest.raises(InputError, match="must be a number in"):  # was ValueError from float()
+        Blended(nn.ReLU(), PolyActivation(relu_d4())).set_lambda("x")
+
+
+@pytest.mark.parametrize("count", [0, -2, 2.5, True])
+def test_a_per_channel_quadratic_needs_a_positive_channel_count(count):
+    with pytest.raises(InputError, match="num_channels must be a positive integer"):  # 0 built an empty layer
+        TrainableQuadratic(channel_dim=1, num_channels=count)

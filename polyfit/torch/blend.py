@@ -65,7 +65,10 @@ class Blended(nn.Module):
 
     def set_lambda(self, value: float) -> None:
         """Set λ ∈ [0, 1] (in place, so the buffer keeps its device)."""
-        value = float(value)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"Blended λ must be a number in [0, 1], got {value!r}") from None
         if not 0.0 <= value <= 1.0:
             raise InputError(f"Blended λ must be in [0, 1], got {value!r}")
         self.lam.fill_(value)

@@ -6,6 +6,8 @@ there and never leave the start.
 """
 from __future__ import annotations
 
+from numbers import Integral
+
 import torch
 from torch import nn
 
@@ -31,6 +33,9 @@ class TrainableQuadratic(nn.Module):
         if (channel_dim is None) != (num_channels is None):
             raise InputError(f"give channel_dim and num_channels together (per-channel), or neither (per-layer); "
                              f"got channel_dim={channel_dim!r}, num_channels={num_channels!r}")
+        if num_channels is not None and (isinstance(num_channels, bool) or not isinstance(num_channels, Integral)
+                                         or num_channels < 1):
+            raise InputError(f"num_channels must be a positive integer, got {num_channels!r}")  # 0 built an empty layer
         shape = () if num_channels is None else (int(num_channels),)
         self.channel_dim = channel_dim
         self.num_channels = num_channels
