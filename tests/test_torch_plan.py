@@ -144,7 +144,9 @@ def tamper(path, edit):
     (lambda d: d["sites"].append(dict(d["sites"][0])), "appears twice"),
     (lambda d: d.update(schema_version="2.0"), "network plans 1.x"),
     (lambda d: d["sites"][0].update(range=[1.0, "x"]), "range"),
-], ids=["levels", "coefficients", "total", "duplicate", "version", "range"])
+    (lambda d: d.update(depth_budget=d["total_depth"] - 1), "exceeds the plan's depth_budget"),
+    (lambda d: d.update(metric=d["metric"] - 0.5), "is not among the"),
+], ids=["levels", "coefficients", "total", "duplicate", "version", "range", "budget", "metric"])
 def test_a_tampered_plan_file_is_refused(budget_plan, tmp_path, edit, message):
     path = tamper(budget_plan.save(tmp_path / "plan.json"), edit)
     with pytest.raises(ArtifactError, match=message):

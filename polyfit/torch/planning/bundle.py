@@ -133,6 +133,13 @@ def plan_from_dict(data):
     deepest = max(sites, key=lambda s: s.levels)
     if deepest.levels > data["total_depth"]:
         raise ArtifactError(f"site {deepest.name!r} alone needs {deepest.levels} levels, more than total_depth {data['total_depth']}")
+    budget, metric, explored = data.get("depth_budget"), data.get("metric"), data.get("explored") or []
+    if budget is not None and data["total_depth"] > budget:
+        raise ArtifactError(f"total_depth {data['total_depth']} exceeds the plan's depth_budget {budget}")
+    if metric is not None and explored and not any(e.get("total_depth") == data["total_depth"]
+                                                   and e.get("metric") == metric for e in explored):
+        raise ArtifactError(f"the plan (total depth {data['total_depth']}, metric {metric:g}) is not among the "
+                            f"{len(explored)} plans its explored list says were measured")
     if depth["count_linear"] != data["count_linear"]:
         raise ArtifactError("count_linear differs between the plan and its depth section")
     network_depth = NetworkDepth(depth["total"], steps, depth["count_linear"], depth.get("traced", True),
