@@ -171,3 +171,19 @@ def test_a_conv_bn_pair_read_only_by_the_batchnorm_is_still_folded():
     final = finalize(model, fold_bn=True, example_inputs=x)
     assert isinstance(final[1], nn.Identity) and isinstance(final[5], nn.Identity)
     assert torch.allclose(final(x), model(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("domain, message", [
+    ((1.0, -1.0), "must be <"), ((0.0, 0.0), "must be <"), ("x", "must be a number"), (None, "must be a number"),
+    ({"other": (-1.0, 1.0)}, "no domain for TrainableQuadratic site '1'"),
+])
+def test_a_quadratic_domain_that_is_no_interval_is_refused(domain, message):
+    model = nn.Sequential(nn.Linear(2, 2), TrainableQuadratic())
+    with pytest.raises(InputError, match=message):  # (1, -1) wrote an artifact with domain [1, -1]
+        save_bundle_dict(model, domain)
+
+
+def save_bundle_dict(model, domain):
+    from polyfit.torch.export import bundle
+
+    return bundle(model, quadratic_domain=domain)

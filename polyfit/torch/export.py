@@ -225,8 +225,11 @@ def bundle(model: nn.Module, *, example_inputs=None, quadratic_domain=(-1.0, 1.0
             entry["channel_dim"] = module.channel_dim
             entry["artifacts"] = [to_dict(a) for a in module.to_approximations()]
         elif isinstance(module, TrainableQuadratic):
-            domain = quadratic_domain.get(name, (-1.0, 1.0)) if isinstance(quadratic_domain, dict) else quadratic_domain
+            domain = quadratic_domain.get(name) if isinstance(quadratic_domain, dict) else quadratic_domain
             if module.channel_dim is None:
+                if domain is None and isinstance(quadratic_domain, dict):  # a missing site silently used [-1, 1]
+                    raise InputError(f"quadratic_domain has no domain for TrainableQuadratic site {name!r}; it covers "
+                                     f"{', '.join(map(repr, quadratic_domain)) or 'nothing'}")
                 entry["artifacts"] = [to_dict(module.to_approximation(domain))]
             else:
                 entry["channel_dim"] = module.channel_dim

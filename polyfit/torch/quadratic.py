@@ -72,7 +72,9 @@ class TrainableQuadratic(nn.Module):
         """The current quadratic as a one-stage monomial Approximation on ``domain``."""
         from ..approximation import Stage
         from ..reports import assemble
+        from ..validate import check_domain
 
+        domain = check_domain(domain)  # (1, -1) or (0, 0) wrote an artifact no reader accepts
         coefficients = self.coefficients()
         if not all(torch.isfinite(torch.tensor(coefficients))):
             raise InputError(f"TrainableQuadratic has non-finite coefficients {coefficients}")
