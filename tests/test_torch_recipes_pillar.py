@@ -287,3 +287,9 @@ def test_out_of_range_monitor_names_the_sites_a_range_mapping_misses():
     model = nn.Sequential(nn.ReLU(), nn.ReLU())
     with pytest.raises(InputError, match="no range for site.*1; ranges cover 0"):  # was KeyError '1'
         OutOfRangeMonitor({"0": model[0], "1": model[1]}, {"0": 1.0})
+
+
+@pytest.mark.parametrize("epoch", [float("nan"), "3", None])
+def test_transition_lambda_refuses_an_epoch_that_is_no_finite_number(epoch):
+    with pytest.raises(InputError, match="epoch must be a finite number"):  # NaN gave lambda 0
+        transition_lambda(epoch, 0, 10)

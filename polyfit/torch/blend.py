@@ -30,6 +30,13 @@ class LinearRamp:
         self.duration = float(duration)
 
     def __call__(self, epoch: float) -> float:
+        try:
+            value = float(epoch)
+        except (TypeError, ValueError):
+            value = math.nan
+        if isinstance(epoch, str) or not math.isfinite(value):
+            raise InputError(f"LinearRamp epoch must be a finite number, got {epoch!r}")  # NaN gave λ = 0
+        epoch = value
         if self.duration == 0.0:
             return 1.0 if epoch >= self.start else 0.0
         return min(1.0, max(0.0, (epoch - self.start) / self.duration))
