@@ -28,9 +28,9 @@ def _same(stored, fresh) -> bool:
     """Equal, floats within the relative tolerance (a stored null matches a non-finite value)."""
     if isinstance(fresh, float) or isinstance(stored, float):
         if stored is None:
-            return not math.isfinite(fresh)
-        if isinstance(stored, bool) or not isinstance(stored, (int, float)):
-            return False
+            return isinstance(fresh, float) and not math.isfinite(fresh)
+        if any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in (stored, fresh)):
+            return False  # a number against a list, a string or None: not the same
         if not math.isfinite(fresh):
             return False
         return math.isclose(stored, fresh, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-300)
@@ -39,11 +39,17 @@ def _same(stored, fresh) -> bool:
     return stored == fresh
 
 
+def _shown(value, limit: int = 160) -> str:
+    """``repr(value)``, cut to ``limit`` characters (a whole re-evaluated list is not one line's worth)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _mismatches(prefix: str, stored, fresh) -> list[str]:
     """One line per key of ``fresh`` whose stored value differs (recursing into dicts and lists)."""
     if isinstance(fresh, dict):
         if not isinstance(stored, dict):
-            return [f"recheck  MISMATCH {prefix}: stored {stored!r}, re-evaluated {fresh!r}"]
+            return [f"recheck  MISMATCH {prefix}: stored {_shown(stored)}, re-evaluated {_shown(fresh)}"]
         lines = []
         for key, value in fresh.items():
             lines += _mismatches(f"{prefix}.{key}", stored.get(key, _MISSING), value)
@@ -54,9 +60,9 @@ def _mismatches(prefix: str, stored, fresh) -> list[str]:
             lines += _mismatches(f"{prefix}[{i}]", a, b)
         return lines
     if stored is _MISSING:
-        return [f"recheck  MISMATCH {prefix}: missing from the artifact, re-evaluated {fresh!r}"]
+        return [f"recheck  MISMATCH {prefix}: missing from the artifact, re-evaluated {_shown(fresh)}"]
     if not _same(stored, fresh):
-        return [f"recheck  MISMATCH {prefix}: stored {stored!r}, re-evaluated {fresh!r}"]
+        return [f"recheck  MISMATCH {prefix}: stored {_shown(stored)}, re-evaluated {_shown(fresh)}"]
     return []
 
 

@@ -107,13 +107,14 @@ def number_text(text: str) -> float:
 
 
 def integer_list(spec, name: str, example: str = "7,7,13") -> tuple[int, ...]:
-    """``"7,7,13"`` (blank items ignored) or an iterable of integers → a tuple of ints, in order.
+    """``"7,7,13"`` (spaces around items allowed; an empty item such as ``"7,,7"`` or ``"7,"`` is
+    refused, not guessed at) or an iterable of integers → a tuple of ints, in order.
 
     Order, duplicates and ranges are the caller's to check.
     """
     if isinstance(spec, str):
         try:
-            return tuple(int(v) for v in spec.split(",") if v.strip())
+            return tuple(int(v) for v in spec.split(","))
         except ValueError:
             raise InputError(f"{name} {spec!r} must be a comma-separated list of integers, e.g. {example}") from None
     try:

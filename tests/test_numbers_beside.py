@@ -146,3 +146,41 @@ def test_plot_refuses_fewer_than_two_points():
 
     with pytest.raises(pf.InputError, match="points"):
         plot_approximation(pf.fit("relu", 4, 5), points=1)
+
+
+def test_a_domain_whose_squared_target_overflows_is_a_computation_error():
+    # relu on [-1e200, 1e200]: Σ (p − f)² is inf (was: ValueError from the certificate)
+    with pytest.raises(pf.ComputationError, match="objective overflows float64"):
+        pf.fit("relu", 3, 1e200)
+
+
+def test_quantized_powers_beyond_float64_are_a_computation_error():
+    # t = 1e-300·x on [-5, 5]: t^4 underflows, the lattice is singular (was: LinAlgError)
+    with pytest.raises(pf.ComputationError, match="leave float64"):
+        pf.fit("relu", 4, 5, bits=10, input_scale=1e-300)
+
+
+@pytest.mark.parametrize("text", ["7,,7", "7,", ",7", ""])
+def test_degree_lists_with_an_empty_item_are_refused(text):
+    with pytest.raises(pf.InputError, match="degrees"):
+        pf.composite(degrees=text, function="relu")
+
+
+def test_a_function_name_passed_as_alpha_says_so():
+    with pytest.raises(pf.InputError, match="function='relu'"):
+        pf.composite("relu", degrees=[3, 3])
+
+
+@pytest.mark.parametrize("path", [("precision", "mpc_schedule", "candidates"),
+                                  ("precision", "mpc_schedule", "params", "prescale")])
+def test_report_on_a_number_where_a_list_belongs_is_a_mismatch_not_a_traceback(path, tmp_path, cli):
+    data = pf.fit("relu", 4, 5, bits=10).to_dict()
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = 1.5
+    (tmp_path / "a.json").write_text(json.dumps(data))
+    code, out, err = cli("report", str(tmp_path / "a.json"))
+    assert code == 1 and "Traceback" not in err
+    line = next(l for l in out.splitlines() if "MISMATCH " + ".".join(path) in l)
+    assert len(line) < 400

@@ -89,6 +89,12 @@ def impose_parity(problem: FitProblem, cheb, interval):
 
 def _certificate(problem: FitProblem, info: dict) -> Certificate:
     """Least squares is solved to its optimum (a linear problem): value = bound = the objective."""
+    value = info.get("objective_value", info.get("continuous_objective_value"))
+    if value is None or not math.isfinite(value):
+        raise ComputationError(
+            f"the least-squares objective overflows float64 on [{problem.domain[0]:g}, {problem.domain[1]:g}] "
+            f"(Σ w·(p − f)² = {value}): the target's squared values leave float64; fit a scaled problem "
+            "(fit f(A·u)/A for u in [-1, 1] and scale back)")
     if "objective_value" in info:
         where = "the samples" if problem.samples is not None else f"the {problem.grid} grid"
         return Certificate("discrete-lstsq", True, info["objective_value"], info["objective_value"],
@@ -130,8 +136,10 @@ def discrete_chebyshev_coefficients(problem: FitProblem):
     if rank < problem.degree + 1:
         raise ComputationError(f"least squares is rank deficient (rank {rank} < {problem.degree + 1}): "
                                "too few distinct points with non-zero weight")
-    residual = vander @ coef - y * root_w
-    return coef, interval, {"condition_number": float(sv[0] / sv[-1]), "objective_value": float(residual @ residual)}
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported by _certificate
+        residual = vander @ coef - y * root_w
+        objective = float(residual @ residual)
+    return coef, interval, {"condition_number": float(sv[0] / sv[-1]), "objective_value": objective}
 
 
 MAX_QUADRATURE_NODES = 16384  # per piece: the Legendre matrix of degree 1000 is then 130 MB

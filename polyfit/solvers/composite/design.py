@@ -56,6 +56,9 @@ def composite(alpha=None, epsilon=None, degrees=None, preset=None, function: str
         raise InputError(f"unknown order {order!r}; allowed: {', '.join(ORDERS)}")
     if basis not in ("auto", "monomial", "chebyshev"):
         raise InputError(f"unknown basis {basis!r}; allowed: auto, monomial, chebyshev")
+    if isinstance(alpha, str):  # composite("relu", ...): the first positional parameter is alpha
+        hint = f"; the function is the keyword function={alpha!r}" if alpha in ("sign", "relu", "abs", "step") else ""
+        raise InputError(f"alpha {alpha!r} must be a number, 1 ≤ alpha ≤ 40 (bits of precision){hint}")
     chosen = [name for name, v in (("alpha", alpha), ("degrees", degrees), ("preset", preset)) if v is not None]
     if len(chosen) != 1:
         raise InputError("give exactly one of alpha, degrees, preset" + (f" (got {', '.join(chosen)})" if chosen else ""))

@@ -133,7 +133,15 @@ def lattice_factor(t, y, w, degree: int, frac_bits: int):
     Rc, yhat, perp_sq = _triangular_factor(V, root_w * y)
     if np.min(np.abs(np.diag(Rc))) <= 1e-13 * np.max(np.abs(np.diag(Rc))):
         raise InputError(f"the grid has too few distinct points with non-zero weight for degree {degree}")
-    R = (Rc @ _basis.monomial_to_chebyshev_matrix(degree, interval)) * 2.0 ** -frac_bits
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        R = (Rc @ _basis.monomial_to_chebyshev_matrix(degree, interval)) * 2.0 ** -frac_bits
+    diagonal = np.abs(np.diag(R))
+    if not (np.all(np.isfinite(R)) and np.all(diagonal > 0)):
+        half_width = max(abs(interval[0]), abs(interval[1]))
+        raise ComputationError(
+            f"the powers t^k (k ≤ {degree}) of |t| ≤ {half_width:.3g} leave float64 (t^{degree} ~ "
+            f"{half_width:.3g}^{degree}), so integer coefficients × 2^-{frac_bits} cannot be fitted in t; "
+            "use input_scale 'auto' (t = x/max|domain|) or a wider input scale")
     return np.triu(R), yhat, perp_sq, interval
 
 
