@@ -94,7 +94,7 @@ def _certificate(problem: FitProblem, info: dict) -> Certificate:
         raise ComputationError(
             f"the least-squares objective overflows float64 on [{problem.domain[0]:g}, {problem.domain[1]:g}] "
             f"(Σ w·(p − f)² = {value}): the target's squared values leave float64; fit a scaled problem "
-            "(fit f(A·u)/A for u in [-1, 1] and scale back)")
+            "(f(A·u)/A for u in [-1, 1], then scale back)")
     if "objective_value" in info:
         where = "the samples" if problem.samples is not None else f"the {problem.grid} grid"
         return Certificate("discrete-lstsq", True, info["objective_value"], info["objective_value"],
