@@ -5,7 +5,8 @@ forward *pre*-hook on modules (the input before an in-place activation overwrite
 the dry run's function mode for attribute and functional calls (``F.relu`` in a forward,
 named as :func:`~polyfit.torch.find_sites` names them) — and keeps, per site:
 
-- exact min, max, mean, std, element count, NaN and ±inf counts;
+- exact min, max, mean, std (of the population seen: sqrt(Σx²/N − mean²), no N − 1), element
+  count, NaN and ±inf counts;
 - a histogram on a symmetric range [−R, R] with R a power of two that doubles (merging bin
   pairs) whenever an input escapes it, so one pass suffices without knowing the range;
 - a uniform random sample of the inputs (every element seen has the same chance to be
@@ -87,6 +88,7 @@ class SiteProfile:
 
     @property
     def std(self) -> float:
+        """Population standard deviation of the finite inputs seen, sqrt(Σx²/N − mean²) (÷N, not N − 1)."""
         if not self.elements:
             return math.nan
         return math.sqrt(max(0.0, self.total_squares / self.elements - self.mean ** 2))
