@@ -294,7 +294,10 @@ class Profile(dict):
         return {name: p.to_dict() for name, p in self.items()}
 
 
-def _model_inputs(batch, input_fn):
+def model_inputs(batch, input_fn):
+    """The model's positional inputs in one loader batch, as a tuple: ``input_fn(batch)`` when
+    given, else the batch itself (a tensor), its first element (a tuple/list starting with a
+    tensor) or its first value (a dict)."""
     if input_fn is not None:
         inputs = input_fn(batch)
     elif isinstance(batch, torch.Tensor):
@@ -386,7 +389,7 @@ def profile_sites(model: nn.Module, loader, sites=None, *, kinds=None, max_batch
         for i, batch in enumerate(loader):
             if max_batches is not None and i >= max_batches:
                 break
-            dry_run(model, tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in _model_inputs(batch, input_fn)))
+            dry_run(model, tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in model_inputs(batch, input_fn)))
             batches += 1
     if not batches:  # formerly profiles of nothing: minimum inf, maximum -inf, mean NaN
         raise InputError("the loader yielded no batches; profiling needs at least one")

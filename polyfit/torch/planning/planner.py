@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from ...errors import ComputationError, InputError
+from ..profiling import model_inputs
 from .allocation import allocate
 from .candidates import DEFAULT_MARGIN, TARGETS, Candidate, build_candidates, default_specs, parse_spec
 from .graph import build_graph
@@ -372,17 +373,7 @@ def _check_goal(depth_budget, metric_target, max_evaluations, sweep):
 
 def _first_inputs(loader, input_fn):
     for batch in loader:
-        if input_fn is not None:
-            inputs = input_fn(batch)
-        elif isinstance(batch, torch.Tensor):
-            inputs = batch
-        elif isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
-            inputs = batch[0]
-        elif isinstance(batch, dict) and batch:
-            inputs = next(iter(batch.values()))
-        else:
-            raise InputError(f"cannot find model inputs in a batch of type {type(batch).__name__}; pass input_fn=batch -> inputs")
-        return inputs if isinstance(inputs, tuple) else (inputs,)
+        return model_inputs(batch, input_fn)
     raise InputError("the calibration loader yielded no batches")
 
 
