@@ -82,38 +82,38 @@ def improve(start: Assignment, start_metric: float, moves: Moves, measure: Calla
             stop_at: float | None = None) -> tuple[Assignment, float, int]:
     """Hill-climb on the measured metric within ``budget`` levels (until it reaches ``stop_at``,
     when given); returns (best, metric, evaluations spent)."""
-    current, value, used = start, start_metric, 0
-    while used < max_evaluations and not (stop_at is not None and value >= stop_at):
-        improved = False
-        tried = 0
-        depth_now = moves.depth(current)
-        for b, d in moves.ranked(current, lambda b, d: d <= budget):
-            m, cost = measure(b)
-            used += cost
-            tried += cost
-            if m > value or (m == value and d < depth_now):  # equal metric for less depth is better too
-                current, value, improved = b, m, True
-                break
-            if tried >= patience or used >= max_evaluations:
-                break
-        if not improved:
-            break
-    return current, value, used
+    return _climb(start, start_metric, moves, measure,
+                  keep=lambda d, depth_now: d <= budget,
+                  # equal metric for less depth is better too
+                  better=lambda m, d, value, depth_now: m > value or (m == value and d < depth_now),
+                  max_evaluations=max_evaluations, patience=patience,
+                  done=lambda value: stop_at is not None and value >= stop_at)
 
 
 def shrink(start: Assignment, start_metric: float, moves: Moves, measure: Callable[[Assignment], float],
            target: float, max_evaluations: int, patience: int = 10) -> tuple[Assignment, float, int]:
     """Lower the depth while the measured metric stays >= ``target``; returns (best, metric, measured)."""
+    return _climb(start, start_metric, moves, measure,
+                  keep=lambda d, depth_now: d < depth_now,
+                  better=lambda m, d, value, depth_now: m >= target,
+                  max_evaluations=max_evaluations, patience=patience, done=lambda value: False)
+
+
+def _climb(start, start_metric, moves, measure, *, keep, better, max_evaluations, patience, done):
+    """First-improvement local search: measure the ranked neighbours of the current assignment
+    whose depth ``keep(d, depth_now)`` admits, move to the first ``better(m, d, value,
+    depth_now)``; stop when a round finds none within ``patience`` evaluations, when
+    ``max_evaluations`` are spent, or when ``done(value)``. Returns (best, metric, spent)."""
     current, value, used = start, start_metric, 0
-    while used < max_evaluations:
+    while used < max_evaluations and not done(value):
         depth_now = moves.depth(current)
         improved = False
         tried = 0
-        for b, _ in moves.ranked(current, lambda b, d: d < depth_now):
+        for b, d in moves.ranked(current, lambda b, d: keep(d, depth_now)):
             m, cost = measure(b)
             used += cost
             tried += cost
-            if m >= target:
+            if better(m, d, value, depth_now):
                 current, value, improved = b, m, True
                 break
             if tried >= patience or used >= max_evaluations:
